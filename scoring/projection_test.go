@@ -1,0 +1,219 @@
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func legacy(t *testing.T) Scale {
+	t.Helper()
+	s, err := LookupScale("eng5_np_legacy_9_step")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestLookupScale(t *testing.T) {
+	_, err := LookupScale("eng5_np_made_up")
+	if err == nil || !strings.Contains(err.Error(), "eng5_np_legacy_9_step") || !strings.Contains(err.Error(), "eng5_np_national_9_step") {
+		t.Fatalf("err = %v, want the known scales listed", err)
+	}
+	n, err := LookupScale("eng5_np_national_9_step")
+	if err != nil || n.BelowLowest != "0" || n.Grades[0] != "1" || n.Grades[8] != "9" {
+		t.Fatalf("national scale = %+v, %v", n, err)
+	}
+	l := legacy(t)
+	if strings.Join(l.Grades, " ") != "F+ E- E+ D- D+ C- C+ B A" || l.BelowLowest != "F" {
+		t.Fatalf("legacy scale = %+v", l)
+	}
+	if g, ok := l.Canonical(" c+ "); !ok || g != "C+" {
+		t.Errorf("Canonical(c+) = %q %v", g, ok)
+	}
+	if _, ok := l.Canonical("F"); ok {
+		t.Error("the below-lowest grade is not a registrable grade")
+	}
+}
+
+// items builds evenly spaced anchors (two per grade) around the grade means
+// 0, 1, 2, … and a few students.
+func fixedItems(scale Scale, gradesUsed int, se float64) ([]Item, map[string]string) {
+	var items []Item
+	anchors := map[string]string{}
+	for k := 0; k < gradesUsed; k++ {
+		for j, off := range []float64{-0.1, 0.1} {
+			id := fmt.Sprintf("anchor_%d_%d", k, j)
+			items = append(items, Item{ID: id, Theta: float64(k) + off, SE: se})
+			anchors[id] = scale.Grades[k]
+		}
+	}
+	return items, anchors
+}
+
+func TestProjectGradesProbabilitiesAndBands(t *testing.T) {
+	scale := legacy(t)
+	items, anchors := fixedItems(scale, 9, 0.3)
+	items = append(items,
+		Item{ID: "middling", Theta: 4.05, SE: 0.3},
+		Item{ID: "very_weak", Theta: -6, SE: 0.3},
+		Item{ID: "uncertain", Theta: 4.5, SE: 2},
+		Item{ID: "exact", Theta: 2, SE: 0},
+	)
+	res, err := ProjectGrades(scale, items, anchors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != "" || res.Model == nil {
+		t.Fatalf("skipped: %s", res.Skipped)
+	}
+	if len(res.Model.Bands) != 10 || res.Model.Bands[0].Grade != "F" || res.Model.Bands[9].Grade != "A" {
+		t.Fatalf("bands = %+v", res.Model.Bands)
+	}
+	for i := 1; i < len(res.Model.Bands); i++ {
+		if res.Model.Bands[i].Lower != res.Model.Bands[i-1].Upper {
+			t.Fatalf("bands do not tile the line: %+v", res.Model.Bands)
+		}
+	}
+	byID := map[string]Projection{}
+	for _, p := range res.Projections {
+		byID[p.EssayID] = p
+		var sum float64
+		for g, v := range p.Probabilities {
+			if v < 0 || v > 1 {
+				t.Errorf("%s: P(%s) = %v", p.EssayID, g, v)
+			}
+			sum += v
+		}
+		if math.Abs(sum-1) > 1e-12 {
+			t.Errorf("%s: probabilities sum to %v", p.EssayID, sum)
+		}
+		if len(p.Probabilities) != 10 {
+			t.Errorf("%s: %d probabilities, want one per band", p.EssayID, len(p.Probabilities))
+		}
+	}
+	if p := byID["middling"]; p.Grade != "D+" || p.Probabilities["D+"] > 0.99 || p.Probabilities["D+"] < 0.5 {
+		t.Errorf("middling: %+v, want D+ and not one-hot", p)
+	}
+	if p := byID["very_weak"]; p.Grade != "F" {
+		t.Errorf("very_weak: grade %q, want the below-lowest F", p.Grade)
+	}
+	if p := byID["uncertain"]; p.Probabilities[p.Grade] > 0.5 {
+		t.Errorf("uncertain: most probable grade has %v, want spread out", p.Probabilities[p.Grade])
+	}
+	if p := byID["exact"]; p.Grade != "E+" || p.Probabilities["E+"] != 1 {
+		t.Errorf("exact (SE 0): %+v", p)
+	}
+	if p := byID["middling"]; p.PrimaryAnchorID != "anchor_4_1" {
+		t.Errorf("middling: primary anchor %q, want the nearest, anchor_4_1", p.PrimaryAnchorID)
+	}
+	if p := byID["anchor_3_0"]; !p.IsAnchor || p.AnchorGrade != "D-" || p.Alignment != "aligned" || p.PrimaryAnchorID == "anchor_3_0" {
+		t.Errorf("anchor_3_0: %+v, want aligned D- with another anchor as primary", p)
+	}
+}
+
+func TestProjectGradesAlignmentAndIsotonicMeans(t *testing.T) {
+	scale := legacy(t)
+	// The C- anchors sit below the D+ anchors; isotonic regression must keep
+	// the means in scale order, and those anchors project below their grade.
+	items := []Item{
+		{ID: "e1", Theta: -2, SE: 0.2}, {ID: "e2", Theta: -2.1, SE: 0.2}, {ID: "e3", Theta: -1.9, SE: 0.2},
+		{ID: "d1", Theta: 1, SE: 0.2}, {ID: "d2", Theta: 1.1, SE: 0.2}, {ID: "d3", Theta: 0.9, SE: 0.2},
+		{ID: "c1", Theta: 0.4, SE: 0.2}, {ID: "c2", Theta: 0.5, SE: 0.2}, {ID: "c3", Theta: 0.6, SE: 0.2},
+		{ID: "a1", Theta: 3, SE: 0.2}, {ID: "a2", Theta: 3.2, SE: 0.2}, {ID: "a3", Theta: 2.8, SE: 0.2},
+	}
+	anchors := map[string]string{"e1": "E-", "e2": "E-", "e3": "E-", "d1": "D+", "d2": "D+", "d3": "D+", "c1": "C-", "c2": "C-", "c3": "C-", "a1": "A", "a2": "A", "a3": "A"}
+	res, err := ProjectGrades(scale, items, anchors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := math.Inf(-1)
+	for _, b := range res.Model.Bands[1:] {
+		if b.Mean < prev {
+			t.Fatalf("band means not monotone: %+v", res.Model.Bands)
+		}
+		prev = b.Mean
+	}
+	if res.Model.Bands[1].Grade != "E-" {
+		t.Errorf("bands start at %s, want the lowest anchored grade E-", res.Model.Bands[1].Grade)
+	}
+	align := map[string]string{}
+	for _, p := range res.Projections {
+		align[p.EssayID] = p.Alignment
+	}
+	if align["a1"] != "aligned" || align["e2"] != "aligned" {
+		t.Errorf("alignment %v", align)
+	}
+	// Pooling puts D+ and C- at the same mean, so the D+ anchors (higher)
+	// land in C- and the C- anchors (lower) below it.
+	if align["d2"] != "above" || align["c2"] != "below" {
+		t.Errorf("swapped grades: d2 %s, c2 %s; want above and below", align["d2"], align["c2"])
+	}
+}
+
+func TestProjectGradesNeedsTwoAnchorGrades(t *testing.T) {
+	scale := legacy(t)
+	items := []Item{{ID: "a", Theta: 0, SE: 1}, {ID: "b", Theta: 1, SE: 1}, {ID: "s", Theta: 2, SE: 1}}
+	res, err := ProjectGrades(scale, items, map[string]string{"a": "B", "b": "B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Model != nil || len(res.Projections) != 0 || !strings.Contains(res.Skipped, "at least 2 distinct grades") || !strings.Contains(res.Skipped, "B") {
+		t.Errorf("result %+v, want a clear skip reason", res)
+	}
+	if _, err := ProjectGrades(scale, items, map[string]string{"a": "Z", "b": "B"}); err == nil || !strings.Contains(err.Error(), `"Z"`) {
+		t.Errorf("unknown grade: err = %v", err)
+	}
+	if _, err := ProjectGrades(scale, items, map[string]string{"zz": "A", "b": "B"}); err == nil {
+		t.Error("anchor without a fitted ability: no error")
+	}
+}
+
+// Anchors of a simulated scale, compared like everything else, project back
+// to their own grade in at least 80% of cases.
+func TestAnchorsProjectToTheirOwnGrade(t *testing.T) {
+	scale := legacy(t)
+	const reps = 10
+	var aligned, total int
+	for rep := 0; rep < reps; rep++ {
+		r := rand.New(rand.NewPCG(uint64(rep), 77))
+		var theta []float64
+		var ids []string
+		anchors := map[string]string{}
+		for k, g := range scale.Grades {
+			for j := 0; j < 2; j++ {
+				id := fmt.Sprintf("anchor_%d_%d", k, j)
+				ids = append(ids, id)
+				theta = append(theta, (float64(k)-4)*0.9+r.NormFloat64()*0.1)
+				anchors[id] = g
+			}
+		}
+		for i := 0; i < 100; i++ {
+			ids = append(ids, fmt.Sprintf("student_%03d", i))
+			theta = append(theta, r.NormFloat64()*1.2)
+		}
+		res, err := Fit(simulate(r, theta, ids, 20, 0.5), DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		proj, err := ProjectGrades(scale, res.Items, anchors)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range proj.Projections {
+			if p.IsAnchor {
+				total++
+				if p.Alignment == "aligned" {
+					aligned++
+				}
+			}
+		}
+	}
+	rate := float64(aligned) / float64(total)
+	t.Logf("%d of %d anchors (%.1f%%) projected to their own grade", aligned, total, 100*rate)
+	if rate < 0.8 {
+		t.Errorf("only %.1f%% of anchors project to their own grade, want ≥ 80%%", 100*rate)
+	}
+}
