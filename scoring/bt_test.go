@@ -66,7 +66,7 @@ func readGolden(t *testing.T, path string) (map[string]golden, string) {
 // sets where the MLE exists; `make bench-peers` regenerates them live.
 func TestFitAgreesWithBradleyTerry2(t *testing.T) {
 	dir := "testdata"
-	if d := os.Getenv("ENG5NP_BT2_GOLDEN_DIR"); d != "" {
+	if d := os.Getenv("BT2_GOLDEN_DIR"); d != "" {
 		dir = d // fresh fits written by make bench-peers
 	}
 	for _, name := range []string{"small", "medium_repeated", "sparse", "peers150"} {

@@ -1,0 +1,48 @@
+# eng5np — see README.md.
+GO      ?= go
+BIN     := bin/eng5np
+GIT_SHA := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X eng5np/artefacts.gitSHA=$(GIT_SHA)
+FUZZTIME ?= 60s
+
+.PHONY: build run test lint bench bench-peers fuzz clean
+
+## build: compile bin/eng5np with the git commit stamped in
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+## run: plan and dry-run the bundled sample batch
+run: build
+	./$(BIN) plan
+	./$(BIN) dry-run
+
+## test: vet, gofmt check and the whole test suite with the race detector
+test: lint
+	$(GO) test -race -count=1 ./...
+
+## lint: go vet and a gofmt check
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## bench: every benchmark (figures go to docs/BENCHMARKS.md)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-peers: refit the BradleyTerry2 comparison live and time eng5np fit against Rscript
+bench-peers: build
+	scoring/testdata/bench_peers.sh
+
+## fuzz: run every fuzz target for FUZZTIME (default 60s) each
+fuzz:
+	@set -e; for t in \
+	  scoring:FuzzFit \
+	  inputs:FuzzDocxText inputs:FuzzDocumentXML inputs:FuzzParseAnchorsCSV inputs:FuzzParseComparisonsCSV; do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const sample = "../examples/sample"
+
+// run executes eng5np with args in a clean environment (no ENG5NP_
+// variables leak in from the developer's shell).
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "ENG5NP_") || k == "KAFKA_BOOTSTRAP_SERVERS" {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	var out, errb bytes.Buffer
+	code = Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestPlanSampleBatch(t *testing.T) {
+	code, out, errs := run(t, "plan", "--inputs", sample)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"12 anchors, 24 students, 36 essays", "F+:2  E-:1  E+:1  D-:1  D+:1  C-:1  C+:1  B:2  A:2", "120 expected", "$0.", "students/Elias Nyström.docx", "elias_nystrom"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q\n%s", want, out)
+		}
+	}
+}
+
+func TestPlanWithAPDFExits2AndNamesIt(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, sample, dir)
+	if err := os.WriteFile(filepath.Join(dir, "students", "scan.pdf"), []byte("%PDF-1.7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "plan", "--inputs", dir)
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(errs, "students/scan.pdf: PDF is not supported") || !strings.Contains(out, "problem  students/scan.pdf") {
+		t.Errorf("the PDF is not named:\n%s\n%s", out, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "fix them and run `eng5np plan` again") {
+		t.Errorf("last line %q is not actionable", last)
+	}
+}
+
+func TestDryRunThenVerifyThenTamper(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errs := run(t, "dry-run", "--inputs", sample, "--output-dir", filepath.Join(out, "new", "runs"))
+	if code != 0 {
+		t.Fatalf("dry-run exit %d\n%s\n%s", code, stdout, errs)
+	}
+	entries, _ := os.ReadDir(filepath.Join(out, "new", "runs"))
+	if len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "sample-later-start-") {
+		t.Fatalf("run dirs: %v", entries)
+	}
+	dir := filepath.Join(out, "new", "runs", entries[0].Name())
+	for _, f := range []string{"assessment_run.dry-run.json", "inputs.json", "manifest.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s missing: %v", f, err)
+		}
+	}
+	var run1 struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "assessment_run.dry-run.json"))
+	_ = json.Unmarshal(data, &run1)
+	if run1.Metadata["assignment_id"] != "3c2f9a4e-6b1d-4e8a-9f27-5d0c8b1e7a64" || run1.Metadata["course_id"] != "8e41b6d2-0f3a-4c95-b7e8-2a6d9c4f1e03" {
+		t.Errorf("metadata ids not from batch.yaml: %v", run1.Metadata)
+	}
+	if code, o, e := run(t, "verify", dir); code != 0 || !strings.Contains(o, "OK") {
+		t.Fatalf("verify exit %d\n%s\n%s", code, o, e)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inputs.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = run(t, "verify", dir)
+	if code != ExitVerify || !strings.Contains(errs, "inputs.json: sha256 is") {
+		t.Errorf("tampered verify: exit %d\n%s", code, errs)
+	}
+}
+
+func TestDryRunIdsFromFlagsOverrideBatchYAML(t *testing.T) {
+	out := t.TempDir()
+	code, _, errs := run(t, "dry-run", "--inputs", sample, "--output-dir", out, "--assignment-id", "11111111-2222-4333-8444-555555555555", "--batch-label", "flagged")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	entries, _ := os.ReadDir(out)
+	data, _ := os.ReadFile(filepath.Join(out, entries[0].Name(), "assessment_run.dry-run.json"))
+	if !bytes.Contains(data, []byte(`"assignment_id": "11111111-2222-4333-8444-555555555555"`)) || !strings.HasPrefix(entries[0].Name(), "flagged-") {
+		t.Errorf("flags not applied: %s", entries[0].Name())
+	}
+}
+
+func TestConfigErrorsExit2(t *testing.T) {
+	code, _, errs := run(t, "plan", "--inputs", sample, "--max-comparisons", "zero")
+	if code != ExitUsage || !strings.Contains(errs, "max_comparisons") || !strings.Contains(errs, "integer from 1 to 100000") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	code, _, errs = run(t, "plan", "--no-such-flag")
+	if code != ExitUsage || !strings.Contains(errs, "eng5np plan --help") {
+		t.Errorf("unknown flag: exit %d: %s", code, errs)
+	}
+	code, _, _ = run(t, "frobnicate")
+	if code != ExitUsage {
+		t.Errorf("unknown command: exit %d", code)
+	}
+}
+
+func TestFitCommand(t *testing.T) {
+	csv := filepath.Join(t.TempDir(), "c.csv")
+	_ = os.WriteFile(csv, []byte("winner,loser\na,b\nb,c\nc,a\na,c\nb,a\n"), 0o600)
+	code, out, errs := run(t, "fit", "--comparisons", csv)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res fitOutput
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	if len(res.Items) != 3 || res.Items[0].ID != "b" || res.Alpha != 0.01 || res.Reference != nil || !res.Converged {
+		t.Errorf("fit output %+v", res)
+	}
+	for _, key := range []string{`"items"`, `"id"`, `"theta"`, `"se"`, `"wins"`, `"losses"`, `"comparisons"`, `"ssr"`, `"iterations"`, `"converged"`, `"alpha"`, `"reference": null`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+
+	code, out, _ = run(t, "fit", "--comparisons", csv, "--alpha", "0", "--reference", "b", "--format", "table")
+	if code != 0 || !strings.Contains(out, "reference b") || !strings.Contains(out, "rank") {
+		t.Errorf("table: exit %d\n%s", code, out)
+	}
+
+	_ = os.WriteFile(csv, []byte("winner,loser\na,b\nb,\n"), 0o600)
+	code, _, errs = run(t, "fit", "--comparisons", csv)
+	if code != ExitUsage || !strings.Contains(errs, "c.csv line 3") {
+		t.Errorf("bad line: exit %d %s", code, errs)
+	}
+
+	_ = os.WriteFile(csv, []byte("winner,loser\nchamp,b\nchamp,c\nb,c\nc,b\n"), 0o600)
+	code, out, errs = run(t, "fit", "--comparisons", csv, "--alpha", "0")
+	if code != ExitUsage || !strings.Contains(errs, "won every comparison: champ") || strings.Contains(out, "theta") {
+		t.Errorf("no MLE: exit %d out %q err %q", code, out, errs)
+	}
+}
+
+func TestFitAgainstRunDirectoryWithoutComparisons(t *testing.T) {
+	out := t.TempDir()
+	if code, _, errs := run(t, "dry-run", "--inputs", sample, "--output-dir", out); code != 0 {
+		t.Fatal(errs)
+	}
+	entries, _ := os.ReadDir(out)
+	code, _, errs := run(t, "fit", "--comparisons", filepath.Join(out, entries[0].Name()))
+	if code != ExitUsage || !strings.Contains(errs, "no succeeded comparisons yet") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}
+
+// Every command's --help stands on its own: a description and examples.
+func TestEveryCommandHasUsefulHelp(t *testing.T) {
+	root := newRoot(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
+	for _, c := range root.Commands() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		if len(c.Long) < 100 || c.Example == "" {
+			t.Errorf("%s: help needs a description and examples", c.Name())
+		}
+		for _, sub := range c.Commands() {
+			if len(sub.Long) < 100 || sub.Example == "" {
+				t.Errorf("%s %s: help needs a description and examples", c.Name(), sub.Name())
+			}
+		}
+	}
+	code, out, _ := run(t, "config", "--keys")
+	if code != 0 || !strings.Contains(out, "ENG5NP_KAFKA_BOOTSTRAP, KAFKA_BOOTSTRAP_SERVERS") {
+		t.Errorf("config --keys: %d\n%s", code, out)
+	}
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,169 @@
+// Package cli is eng5np's command tree: flags and config into the runner,
+// results into text and exit codes (SPEC §1).
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"eng5np/artefacts"
+	"eng5np/config"
+	"eng5np/inputs"
+	"eng5np/runner"
+	"eng5np/scoring"
+)
+
+// Exit codes of SPEC §1.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitFault       = 3
+	ExitTimeout     = 4
+	ExitVerify      = 5
+	ExitBatchFailed = 6
+	ExitInterrupted = 130
+)
+
+// ExitError carries an exit code and the one actionable line printed last.
+type ExitError struct {
+	Code int
+	Err  error
+	// Next says what to do now; printed after the error.
+	Next string
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func exitf(code int, next string, format string, args ...any) *ExitError {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, args...), Next: next}
+}
+
+// env is what commands write to.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Main runs eng5np with args and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	return e.report(cmd, err)
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "eng5np",
+		Short: "Run comparative-judgement essay batches through Kafka into verified artefacts",
+		Long: `eng5np runs an LLM comparative-judgement (CJ) assessment batch of essays through
+the CJ Assessment and LLM Provider services over Kafka, captures every event into a
+journal, and writes a schema-valid, hash-verified artefact.
+
+Start with the bundled sample batch:
+  eng5np plan                 inventory, expected comparisons and cost
+  eng5np dry-run              the same, plus a stub artefact in runs/
+  eng5np fit --comparisons F  Bradley–Terry abilities from a comparisons CSV
+
+Settings come from flags, then ENG5NP_* environment variables, then eng5np.yaml
+(or --config FILE), then defaults; see ` + "`eng5np config --keys`" + `.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       versionString(),
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: err, Next: fmt.Sprintf("see `%s --help`", c.CommandPath())}
+	})
+	root.AddCommand(newPlanCmd(e), newDryRunCmd(e), newVerifyCmd(e), newFitCmd(e), newConfigCmd(e))
+	return root
+}
+
+func versionString() string {
+	b, err := artefacts.CurrentBuild()
+	if err != nil || b.GitSHA == "" {
+		return artefacts.RunnerVersion
+	}
+	return fmt.Sprintf("%s (commit %s, %s)", b.RunnerVersion, b.GitSHA, b.GoVersion)
+}
+
+// report prints err and its actionable line, and returns the exit code.
+func (e *env) report(cmd *cobra.Command, err error) int {
+	name := "eng5np"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	code, next := classify(cmd, err)
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Next != "" {
+		next = ee.Next
+	}
+	msg := err.Error()
+	var problems inputs.ProblemsError
+	if errors.As(err, &problems) {
+		fmt.Fprintln(e.stderr, msg)
+		msg = fmt.Sprintf("the batch has %d problem(s)", len(problems))
+		if next == "" {
+			next = "fix them and run `eng5np plan` again"
+		}
+	}
+	if next != "" {
+		fmt.Fprintf(e.stderr, "%s: %s; %s\n", name, msg, next)
+	} else {
+		fmt.Fprintf(e.stderr, "%s: %s\n", name, msg)
+	}
+	return code
+}
+
+// classify maps an error to its exit code and a default next step.
+func classify(cmd *cobra.Command, err error) (int, string) {
+	var ee *ExitError
+	var ce *config.Error
+	var pe inputs.ProblemsError
+	var se *artefacts.SchemaError
+	var nm *scoring.NoMLEError
+	var le *inputs.LineError
+	switch {
+	case errors.As(err, &ee):
+		return ee.Code, ""
+	case errors.As(err, &ce):
+		return ExitUsage, "fix the setting (`eng5np config --keys` lists every key and what it accepts)"
+	case errors.As(err, &pe), errors.As(err, &le), errors.As(err, &nm), errors.Is(err, runner.ErrMissingIDs):
+		return ExitUsage, ""
+	case errors.As(err, &se):
+		return ExitVerify, "this is a bug in eng5np: report it with the run directory"
+	case isUsageError(err):
+		path := "eng5np"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		return ExitUsage, fmt.Sprintf("see `%s --help`", path)
+	}
+	return ExitFailure, ""
+}
+
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadConfig loads the command's settings.
+func loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	return config.Load(cmd.Flags())
+}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"eng5np/artefacts"
+)
+
+func newVerifyCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify RUN_DIR",
+		Short: "Re-hash every manifest entry and re-validate the artefact; exit 5 on any mismatch",
+		Long: `verify checks a run directory before its artefact is handed on: every file listed
+in manifest.json must still have its recorded sha256 and size, no unlisted file may
+have appeared, the artefact must validate against the schema and match its own
+artefact_checksum, its embedded manifest must equal manifest.json, and every
+comparison must carry its essay ids and prompt hash. verify writes nothing.
+
+Exit status: 0 when everything holds, 5 naming every mismatched file otherwise.`,
+		Example: `  eng5np verify runs/sample-later-start-20261125T190929-5b0e6f5c`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := artefacts.Verify(args[0])
+			if err != nil {
+				return &ExitError{Code: ExitVerify, Err: err, Next: "pass a run directory written by dry-run or execute"}
+			}
+			for _, w := range rep.Warnings {
+				fmt.Fprintf(e.stdout, "warning: %s\n", w)
+			}
+			if !rep.OK() {
+				for _, p := range rep.Problems {
+					fmt.Fprintf(e.stderr, "mismatch: %s\n", p)
+				}
+				return exitf(ExitVerify, "do not hand this artefact on; restore the run directory from its original copy or rerun the batch",
+					"%s failed verification: %d problem(s)", args[0], len(rep.Problems))
+			}
+			fmt.Fprintf(e.stdout, "OK: %s verified (%d manifest entries re-hashed, schema valid, checksum matches)\n", rep.Artefact, rep.Checked)
+			return nil
+		},
+	}
+}
