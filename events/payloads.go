@@ -1,0 +1,308 @@
+package events
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"unicode/utf8"
+)
+
+// CJRequest is the data of the CJ assessment request the runner publishes.
+type CJRequest struct {
+	EventName          string              `json:"event_name"`
+	EntityID           string              `json:"entity_id"`
+	EntityType         string              `json:"entity_type"`
+	ParentID           *string             `json:"parent_id"`
+	Timestamp          Time                `json:"timestamp"`
+	SystemMetadata     SystemMetadata      `json:"system_metadata"`
+	EssaysForCJ        []EssayRef          `json:"essays_for_cj"`
+	Language           string              `json:"language"`
+	CourseCode         string              `json:"course_code"`
+	AssignmentID       string              `json:"assignment_id"`
+	UserID             string              `json:"user_id"`
+	OrgID              *string             `json:"org_id"`
+	StudentPromptRef   *PromptRef          `json:"student_prompt_ref"`
+	LLMConfigOverrides *LLMConfigOverrides `json:"llm_config_overrides"`
+}
+
+// SystemMetadata mirrors the entity fields for the services' bookkeeping.
+type SystemMetadata struct {
+	EntityID        string  `json:"entity_id"`
+	EntityType      string  `json:"entity_type"`
+	ParentID        *string `json:"parent_id"`
+	ProcessingStage string  `json:"processing_stage"`
+	Event           string  `json:"event"`
+}
+
+// EssayRef points the CJ service at one student essay in the content service.
+type EssayRef struct {
+	EssayID       string `json:"essay_id"`
+	TextStorageID string `json:"text_storage_id"`
+}
+
+// PromptRef points at the assignment instructions in the content service.
+type PromptRef struct {
+	TextStorageID string `json:"text_storage_id"`
+}
+
+func (r *CJRequest) validate() *DecodeError {
+	switch {
+	case !IsUUID(r.EntityID):
+		return &DecodeError{Field: "entity_id", Msg: fmt.Sprintf("%q is not a UUID", r.EntityID)}
+	case len(r.EssaysForCJ) == 0:
+		return &DecodeError{Field: "essays_for_cj", Msg: "required: at least one essay"}
+	}
+	for i, e := range r.EssaysForCJ {
+		if e.EssayID == "" || e.TextStorageID == "" {
+			return &DecodeError{Field: fmt.Sprintf("essays_for_cj[%d]", i), Msg: "essay_id and text_storage_id are required"}
+		}
+	}
+	if o := r.LLMConfigOverrides; o != nil {
+		if o.TemperatureOverride != nil && (*o.TemperatureOverride < 0 || *o.TemperatureOverride > 2) {
+			return &DecodeError{Field: "llm_config_overrides.temperature_override", Msg: "must be from 0 to 2"}
+		}
+		if o.MaxTokensOverride != nil && *o.MaxTokensOverride <= 0 {
+			return &DecodeError{Field: "llm_config_overrides.max_tokens_override", Msg: "must be > 0"}
+		}
+	}
+	return nil
+}
+
+// ComparisonResult is the LLM provider's callback for one compared pair.
+type ComparisonResult struct {
+	RequestID       string         `json:"request_id"`
+	CorrelationID   string         `json:"correlation_id"`
+	Winner          *string        `json:"winner"`
+	Justification   string         `json:"justification,omitempty"`
+	Confidence      *float64       `json:"confidence"`
+	ErrorDetail     *ErrorDetail   `json:"error_detail"`
+	Provider        string         `json:"provider"`
+	Model           string         `json:"model"`
+	ResponseTimeMS  int64          `json:"response_time_ms"`
+	TokenUsage      TokenUsage     `json:"token_usage"`
+	CostEstimate    float64        `json:"cost_estimate"`
+	RequestedAt     Time           `json:"requested_at"`
+	CompletedAt     Time           `json:"completed_at"`
+	TraceID         *string        `json:"trace_id"`
+	RequestMetadata map[string]any `json:"request_metadata"`
+}
+
+// ErrorDetail describes a failed comparison.
+type ErrorDetail struct {
+	ErrorCode string         `json:"error_code"`
+	Message   string         `json:"message"`
+	Retryable *bool          `json:"retryable,omitempty"`
+	Details   map[string]any `json:"details,omitempty"`
+}
+
+// TokenUsage counts a comparison's tokens.
+type TokenUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// Keys of a callback's request_metadata.
+const (
+	MetaEssayA      = "essay_a_id"
+	MetaEssayB      = "essay_b_id"
+	MetaPromptHash  = "prompt_sha256"
+	MetaBatch       = "bos_batch_id"
+	MetaBatchAlt    = "batch_id"
+	MetaCJBatch     = "cj_batch_id"
+	MetaRequestType = "cj_request_type"
+	MetaIteration   = "comparison_iteration"
+)
+
+func (c *ComparisonResult) validate() *DecodeError {
+	switch {
+	case c.RequestID == "":
+		return &DecodeError{Field: "request_id", Msg: "required (it is the dedup key)"}
+	case !IsUUID(c.CorrelationID):
+		return &DecodeError{Field: "correlation_id", Msg: fmt.Sprintf("%q is not a UUID", c.CorrelationID)}
+	case c.Winner == nil && c.ErrorDetail == nil:
+		return &DecodeError{Field: "winner", Msg: "neither winner nor error_detail is set; exactly one must be"}
+	case c.Winner != nil && c.ErrorDetail != nil:
+		return &DecodeError{Field: "error_detail", Msg: "both winner and error_detail are set; exactly one must be"}
+	case c.Winner != nil && *c.Winner != WinnerA && *c.Winner != WinnerB:
+		return &DecodeError{Field: "winner", Msg: fmt.Sprintf("%q, want %q or %q", *c.Winner, WinnerA, WinnerB)}
+	case c.Confidence != nil && (*c.Confidence < 1 || *c.Confidence > 5 || math.IsNaN(*c.Confidence)):
+		return &DecodeError{Field: "confidence", Msg: fmt.Sprintf("%v is outside 1.0–5.0", *c.Confidence)}
+	case utf8.RuneCountInString(c.Justification) > MaxJustification:
+		return &DecodeError{Field: "justification", Msg: fmt.Sprintf("%d characters, at most %d", utf8.RuneCountInString(c.Justification), MaxJustification)}
+	case c.CostEstimate < 0 || math.IsNaN(c.CostEstimate) || math.IsInf(c.CostEstimate, 0):
+		return &DecodeError{Field: "cost_estimate", Msg: "must be a number ≥ 0"}
+	case c.TokenUsage.PromptTokens < 0 || c.TokenUsage.CompletionTokens < 0 || c.TokenUsage.TotalTokens < 0:
+		return &DecodeError{Field: "token_usage", Msg: "token counts must be ≥ 0"}
+	case c.ResponseTimeMS < 0:
+		return &DecodeError{Field: "response_time_ms", Msg: "must be ≥ 0"}
+	case c.ErrorDetail != nil && c.ErrorDetail.ErrorCode == "":
+		return &DecodeError{Field: "error_detail.error_code", Msg: "required"}
+	}
+	return nil
+}
+
+// metaString returns a string-valued request_metadata key.
+func (c *ComparisonResult) metaString(key string) (string, bool) {
+	v, ok := c.RequestMetadata[key]
+	if !ok {
+		return "", false
+	}
+	s, ok := v.(string)
+	return s, ok && s != ""
+}
+
+// EssayAID returns request_metadata.essay_a_id.
+func (c *ComparisonResult) EssayAID() string { s, _ := c.metaString(MetaEssayA); return s }
+
+// EssayBID returns request_metadata.essay_b_id.
+func (c *ComparisonResult) EssayBID() string { s, _ := c.metaString(MetaEssayB); return s }
+
+// PromptHash returns request_metadata.prompt_sha256.
+func (c *ComparisonResult) PromptHash() string { s, _ := c.metaString(MetaPromptHash); return s }
+
+// BatchHint returns the batch the callback belongs to: bos_batch_id, or
+// batch_id when that is absent.
+func (c *ComparisonResult) BatchHint() (string, bool) {
+	if s, ok := c.metaString(MetaBatch); ok {
+		return s, true
+	}
+	return c.metaString(MetaBatchAlt)
+}
+
+// Iteration returns request_metadata.comparison_iteration when present.
+func (c *ComparisonResult) Iteration() (int, bool) {
+	switch v := c.RequestMetadata[MetaIteration].(type) {
+	case float64:
+		if v >= 0 && v == math.Trunc(v) && v < 1e9 {
+			return int(v), true
+		}
+	case int:
+		return v, v >= 0
+	}
+	return 0, false
+}
+
+// MetadataFaults lists the request_metadata fields the runner requires that
+// are missing or invalid: essay_a_id, essay_b_id, prompt_sha256 (64
+// lower-case hex). Empty when the callback is complete.
+func (c *ComparisonResult) MetadataFaults() []string {
+	var f []string
+	if _, ok := c.metaString(MetaEssayA); !ok {
+		f = append(f, MetaEssayA)
+	}
+	if _, ok := c.metaString(MetaEssayB); !ok {
+		f = append(f, MetaEssayB)
+	}
+	if h, ok := c.metaString(MetaPromptHash); !ok || !ValidPromptSHA256(h) {
+		f = append(f, MetaPromptHash)
+	}
+	sort.Strings(f)
+	return f
+}
+
+// Succeeded reports whether the callback carries a verdict.
+func (c *ComparisonResult) Succeeded() bool { return c.Winner != nil && c.ErrorDetail == nil }
+
+// CJCompleted is the CJ service's completion event.
+type CJCompleted struct {
+	EventName         string            `json:"event_name"`
+	EntityID          string            `json:"entity_id"`
+	Status            string            `json:"status"`
+	CJAssessmentJobID string            `json:"cj_assessment_job_id"`
+	ProcessingSummary ProcessingSummary `json:"processing_summary"`
+}
+
+// ProcessingSummary summarizes the CJ job.
+type ProcessingSummary struct {
+	TotalEssays           int      `json:"total_essays"`
+	Successful            int      `json:"successful"`
+	Failed                int      `json:"failed"`
+	SuccessfulEssayIDs    []string `json:"successful_essay_ids"`
+	FailedEssayIDs        []string `json:"failed_essay_ids"`
+	ProcessingTimeSeconds float64  `json:"processing_time_seconds"`
+}
+
+func (c *CJCompleted) validate() *DecodeError {
+	switch {
+	case c.EntityID == "":
+		return &DecodeError{Field: "entity_id", Msg: "required"}
+	case c.Status != StatusCompleted && c.Status != StatusFailed:
+		return &DecodeError{Field: "status", Msg: fmt.Sprintf("%q, want %s or %s", c.Status, StatusCompleted, StatusFailed)}
+	}
+	return nil
+}
+
+// AssessmentResult is the CJ service's published result.
+type AssessmentResult struct {
+	BatchID            string         `json:"batch_id"`
+	CJAssessmentJobID  string         `json:"cj_assessment_job_id"`
+	AssignmentID       string         `json:"assignment_id"`
+	AssessmentMethod   string         `json:"assessment_method"`
+	ModelUsed          string         `json:"model_used"`
+	ModelProvider      string         `json:"model_provider"`
+	EssayResults       []EssayResult  `json:"essay_results"`
+	AssessmentMetadata map[string]any `json:"assessment_metadata"`
+	AssessedAt         Time           `json:"assessed_at"`
+}
+
+// EssayResult is one essay's score from the CJ service.
+type EssayResult struct {
+	EssayID         string  `json:"essay_id"`
+	NormalizedScore float64 `json:"normalized_score"`
+	LetterGrade     string  `json:"letter_grade"`
+	ConfidenceScore float64 `json:"confidence_score"`
+	ConfidenceLabel string  `json:"confidence_label"`
+	BTScore         float64 `json:"bt_score"`
+	Rank            int     `json:"rank"`
+	IsAnchor        bool    `json:"is_anchor"`
+	DisplayName     string  `json:"display_name"`
+}
+
+func (r *AssessmentResult) validate() *DecodeError {
+	if r.BatchID == "" {
+		return &DecodeError{Field: "batch_id", Msg: "required"}
+	}
+	for i, e := range r.EssayResults {
+		if e.EssayID == "" {
+			return &DecodeError{Field: fmt.Sprintf("essay_results[%d].essay_id", i), Msg: "required"}
+		}
+		if math.IsNaN(e.BTScore) || math.IsInf(e.BTScore, 0) {
+			return &DecodeError{Field: fmt.Sprintf("essay_results[%d].bt_score", i), Msg: "must be finite"}
+		}
+	}
+	return nil
+}
+
+// CJFailed is the CJ service's failure event.
+type CJFailed struct {
+	EntityID          string         `json:"entity_id"`
+	CJAssessmentJobID string         `json:"cj_assessment_job_id"`
+	FailureReason     string         `json:"failure_reason"`
+	ErrorDetail       map[string]any `json:"error_detail"`
+}
+
+func (f *CJFailed) validate() *DecodeError {
+	if f.EntityID == "" {
+		return &DecodeError{Field: "entity_id", Msg: "required"}
+	}
+	return nil
+}
+
+// BatchID returns the batch an event (other than a callback) belongs to.
+func (e *Event) BatchID() string {
+	switch {
+	case e.Request != nil:
+		return e.Request.EntityID
+	case e.Completed != nil:
+		return e.Completed.EntityID
+	case e.Result != nil:
+		return e.Result.BatchID
+	case e.Failed != nil:
+		return e.Failed.EntityID
+	case e.Callback != nil:
+		id, _ := e.Callback.BatchHint()
+		return id
+	}
+	return ""
+}
