@@ -1,0 +1,298 @@
+// Package devstack is the other side of the wire (SPEC §4): an in-process
+// Kafka-protocol broker (kfake) on loopback TCP with the five topics, a
+// content service and CJ admin API on one HTTP port, a CJ Assessment service
+// and a mock LLM provider, with seeded fault injection. It is started by
+// `eng5np stack up`, by execute's embedded stack and by tests; whoever uses
+// it gets only its addresses.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"eng5np/config"
+	"eng5np/devstack/fault"
+	"eng5np/events"
+)
+
+// Options configure a stack. Zero ports pick free ones.
+type Options struct {
+	KafkaPort   int
+	HTTPPort    int
+	Partitions  int // of the comparison-result topic; default 3
+	TopicPrefix string
+	Seed        int64
+	MockLatency time.Duration
+	LateDelay   time.Duration
+	Faults      fault.Set
+	// GroundTruth maps essay and anchor ids to latent quality for the mock
+	// judge; essays it does not list are judged by HeuristicQuality.
+	GroundTruth map[string]float64
+	Pricing     config.Pricing
+	// DataDir, when set, persists the broker's log so it survives a
+	// restart of the broker (RestartBroker) or of the whole stack.
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	// Bootstrap is the broker's host:port on 127.0.0.1.
+	Bootstrap string
+	// URL is the base URL of the content service and the CJ admin API.
+	URL string
+
+	opts     Options
+	topics   events.Topics
+	log      *slog.Logger
+	content  *contentStore
+	anchors  *anchorRegistry
+	cj       *cjService
+	provider *provider
+	writer   *kafka.Writer
+	http     *http.Server
+	metrics  *stackMetrics
+
+	brokerMu sync.Mutex
+	cluster  *kfake.Cluster
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (o *Options) defaults() {
+	if o.Partitions <= 0 {
+		o.Partitions = 3
+	}
+	if o.TopicPrefix == "" {
+		o.TopicPrefix = events.DefaultTopicPrefix
+	}
+	if o.Pricing == nil {
+		o.Pricing = config.DefaultPricing()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Faults == nil {
+		o.Faults = fault.Set{}
+	}
+}
+
+// Start runs a stack until Close. The topics exist and the CJ service is
+// reading them before Start returns, so a request published right after
+// cannot be missed.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	opts.defaults()
+	s := &Stack{opts: opts, topics: events.NewTopics(opts.TopicPrefix), log: opts.Logger,
+		content: newContentStore(), anchors: newAnchorRegistry(), metrics: newStackMetrics()}
+	if err := s.startBroker(opts.KafkaPort); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.HTTPPort)))
+	if err != nil {
+		s.closeBroker()
+		return nil, fmt.Errorf("content/CJ HTTP port %d: %w (choose another with --http-port)", opts.HTTPPort, err)
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.writer = &kafka.Writer{
+		Addr:         kafka.TCP(s.Bootstrap),
+		Balancer:     &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: 2 * time.Millisecond,
+		BatchSize:    500,
+	}
+	s.provider = &provider{
+		seed: opts.Seed, latency: opts.MockLatency, lateDelay: opts.LateDelay, faults: opts.Faults, pricing: opts.Pricing,
+		judge: &judge{seed: opts.Seed, groundTruth: opts.GroundTruth}, topic: s.topics.ComparisonResult(),
+		out: s.writer, log: s.log, metrics: s.metrics, ctx: runCtx,
+	}
+	s.cj = &cjService{
+		seed: opts.Seed, faults: opts.Faults, topics: s.topics, content: s.content, anchors: s.anchors,
+		provider: s.provider, out: s.writer, log: s.log, metrics: s.metrics,
+		requests: make(chan kafka.Message, 64), callbacks: make(chan kafka.Message, 4096),
+		batches: map[string]*cjBatch{}, byCorrelation: map[string]*cjBatch{},
+	}
+	if err := s.startReaders(ctx, runCtx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.cj.run(runCtx)
+	}()
+	s.log.Info("dev stack started", "bootstrap", s.Bootstrap, "url", s.URL, "seed", opts.Seed, "faults", opts.Faults.String())
+	return s, nil
+}
+
+func (s *Stack) startBroker(port int) error {
+	kopts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.SeedTopics(int32(s.opts.Partitions), s.topics.ComparisonResult()),
+		kfake.SeedTopics(1, s.topics.Requested(), s.topics.Completed(), s.topics.Result(), s.topics.Failed()),
+	}
+	if port > 0 {
+		kopts = append(kopts, kfake.Ports(port))
+	}
+	if s.opts.DataDir != "" {
+		kopts = append(kopts, kfake.DataDir(s.opts.DataDir), kfake.SyncWrites())
+	}
+	c, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return fmt.Errorf("start the broker on port %d: %w (choose another with --kafka-port)", port, err)
+	}
+	s.brokerMu.Lock()
+	s.cluster = c
+	s.Bootstrap = c.ListenAddrs()[0]
+	s.brokerMu.Unlock()
+	return nil
+}
+
+func (s *Stack) closeBroker() {
+	s.brokerMu.Lock()
+	defer s.brokerMu.Unlock()
+	if s.cluster != nil {
+		s.cluster.Close()
+		s.cluster = nil
+	}
+}
+
+// startReaders records the end of the request and callback topics and starts
+// reading there, before Start returns.
+func (s *Stack) startReaders(ctx, runCtx context.Context) error {
+	for _, t := range []struct {
+		topic string
+		ch    chan kafka.Message
+	}{{s.topics.Requested(), s.cj.requests}, {s.topics.ComparisonResult(), s.cj.callbacks}} {
+		ends, err := endOffsets(ctx, s.Bootstrap, t.topic)
+		if err != nil {
+			return err
+		}
+		for p, off := range ends {
+			r := kafka.NewReader(kafka.ReaderConfig{
+				Brokers: []string{s.Bootstrap}, Topic: t.topic, Partition: p,
+				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 50 * time.Millisecond,
+				ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 500 * time.Millisecond,
+			})
+			if err := r.SetOffset(off); err != nil {
+				return err
+			}
+			s.wg.Add(1)
+			go func(r *kafka.Reader, ch chan kafka.Message) {
+				defer s.wg.Done()
+				defer r.Close()
+				for {
+					m, err := r.ReadMessage(runCtx)
+					if err != nil {
+						if runCtx.Err() != nil {
+							return
+						}
+						s.log.Warn("stack reader", "topic", r.Config().Topic, "error", err)
+						continue
+					}
+					select {
+					case ch <- m:
+					case <-runCtx.Done():
+						return
+					}
+				}
+			}(r, t.ch)
+		}
+	}
+	return nil
+}
+
+// endOffsets returns the next offset of every partition of topic.
+func endOffsets(ctx context.Context, bootstrap, topic string) (map[int]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(bootstrap), Timeout: 5 * time.Second}
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("topic %s is missing", topic)
+	}
+	var reqs []kafka.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+	}
+	res, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	out := map[int]int64{}
+	for _, p := range res.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("end offset of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.LastOffset
+	}
+	return out, nil
+}
+
+// RestartBroker stops the broker, waits down, and starts it again on the same
+// port. With Options.DataDir the topics keep their records; the services'
+// clients reconnect by themselves.
+func (s *Stack) RestartBroker(down time.Duration) error {
+	if s.opts.DataDir == "" {
+		return errors.New("restarting the broker needs Options.DataDir, or its records are lost")
+	}
+	_, portStr, _ := net.SplitHostPort(s.Bootstrap)
+	port, _ := strconv.Atoi(portStr)
+	s.closeBroker()
+	time.Sleep(down)
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = s.startBroker(port); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+// StopBroker stops the broker without restarting it (for tests of an
+// unreachable broker).
+func (s *Stack) StopBroker() { s.closeBroker() }
+
+// Close stops everything; it is safe to call more than once.
+func (s *Stack) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.provider != nil {
+		s.provider.wait()
+	}
+	s.wg.Wait()
+	if s.writer != nil {
+		_ = s.writer.Close()
+	}
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.http.Shutdown(ctx)
+		cancel()
+	}
+	s.closeBroker()
+	return nil
+}
+
+// Topics returns the stack's topic names.
+func (s *Stack) Topics() events.Topics { return s.topics }

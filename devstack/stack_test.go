@@ -1,0 +1,435 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"eng5np/devstack/fault"
+	"eng5np/events"
+)
+
+// A CJ request for the sample batch yields a callback with complete metadata
+// for every pair, then completed and result covering students and anchors.
+func TestSampleBatchHappyPath(t *testing.T) {
+	s, col := runSample(t, Options{Seed: 1, MockLatency: 2 * time.Millisecond}, 120)
+	if col.completed == nil || col.result == nil {
+		t.Fatalf("no completion: completed=%v result=%v failed=%+v (callbacks %d)", col.completed != nil, col.result != nil, col.failed, len(col.callbacks))
+	}
+	if len(col.callbacks) != 120 {
+		t.Errorf("%d callbacks, want the budget of 120", len(col.callbacks))
+	}
+	b, _ := loadSample(t)
+	pairs := map[string]bool{}
+	for _, cb := range col.callbacks {
+		if f := cb.MetadataFaults(); len(f) != 0 {
+			t.Errorf("callback %s lacks %v", cb.CorrelationID, f)
+		}
+		if !cb.Succeeded() || cb.CostEstimate <= 0 || cb.TokenUsage.PromptTokens < 500 || cb.Provider != "mock" {
+			t.Errorf("callback %+v", cb)
+		}
+		if cb.RequestMetadata[events.MetaCJBatch] == nil || cb.RequestMetadata[events.MetaRequestType] != "comparison" || cb.RequestMetadata["llm_provider"] != "mock" {
+			t.Errorf("metadata %v", cb.RequestMetadata)
+		}
+		k := keyOf(cb.EssayAID(), cb.EssayBID())
+		pairs[k.lo+"|"+k.hi] = true
+	}
+	if len(pairs) != 120 {
+		t.Errorf("%d distinct pairs, want 120 (no repeats while uncompared pairs remain)", len(pairs))
+	}
+	if c := col.completed; c.Status != events.StatusCompleted || c.ProcessingSummary.TotalEssays != len(b.Students) {
+		t.Errorf("completed %+v", c)
+	}
+	var anchors, students int
+	for _, r := range col.result.EssayResults {
+		if r.IsAnchor {
+			anchors++
+			if !strings.HasPrefix(r.EssayID, "ANCHOR_") {
+				t.Errorf("anchor id %s", r.EssayID)
+			}
+		} else {
+			students++
+		}
+		if r.LetterGrade == "" {
+			t.Errorf("%s has no letter grade", r.EssayID)
+		}
+	}
+	if anchors != 12 || students != 24 {
+		t.Errorf("result covers %d anchors and %d students", anchors, students)
+	}
+	// The mock's verdicts follow the ground truth: the best essay ranks above
+	// the weakest.
+	rank := map[string]int{}
+	for _, r := range col.result.EssayResults {
+		rank[r.EssayID] = r.Rank
+	}
+	if rank["OSCAR_LUNDQVIST"] >= rank["ASTRID_WALLIN"] {
+		t.Errorf("ranks do not follow quality: %v", rank)
+	}
+	_ = s
+}
+
+// Position balance: every essay's |A − B| ≤ 2 and the mean ≤ 0.5, for the
+// sample at its default budget and at budgets that end in partial waves.
+func TestPositionBalance(t *testing.T) {
+	for _, run := range []struct {
+		seed   int64
+		budget int
+	}{{7, 120}, {1, 120}, {2, 100}, {3, 77}, {4, 200}} {
+		_, col := runSample(t, Options{Seed: run.seed}, run.budget)
+		skew := map[string]int{}
+		for _, cb := range col.callbacks {
+			skew[cb.EssayAID()]++
+			skew[cb.EssayBID()]--
+		}
+		var sum float64
+		for id, s := range skew {
+			if s > 2 || s < -2 {
+				t.Errorf("seed %d budget %d: %s has A−B skew %d", run.seed, run.budget, id, s)
+			}
+			sum += math.Abs(float64(s))
+		}
+		if mean := sum / float64(len(skew)); mean > 0.5 || len(col.callbacks) != run.budget {
+			t.Errorf("seed %d budget %d: mean |skew| %.3f over %d callbacks", run.seed, run.budget, mean, len(col.callbacks))
+		}
+	}
+}
+
+// The same seed gives the same verdicts; another seed does not.
+func TestSameSeedSameVerdicts(t *testing.T) {
+	_, a := runSample(t, Options{Seed: 42}, 60)
+	_, b := runSample(t, Options{Seed: 42}, 60)
+	_, c := runSample(t, Options{Seed: 43}, 60)
+	if len(a.verdictSet()) != 60 || !reflect.DeepEqual(a.verdictSet(), b.verdictSet()) {
+		t.Errorf("seed 42 twice differs:\n%v\n%v", a.verdictSet(), b.verdictSet())
+	}
+	if reflect.DeepEqual(a.verdictSet(), c.verdictSet()) {
+		t.Error("seeds 42 and 43 gave the same verdicts")
+	}
+}
+
+// Determinism across batches and stacks: two batches in a row on one stack,
+// and one batch on a second stack with other latency and transport faults,
+// give the same (essay_a_id, essay_b_id, winner) set.
+func TestDeterminismAcrossBatchesAndStacks(t *testing.T) {
+	b, _ := loadSample(t)
+	s1 := startStack(t, Options{Seed: 5, MockLatency: time.Millisecond})
+	c1 := &client{t: t, s: s1, topics: s1.Topics()}
+	id, offs := c1.submit(b, 90)
+	first := c1.collect(id, offs, 60*time.Second, 0)
+	id, offs = c1.submit(b, 90)
+	second := c1.collect(id, offs, 60*time.Second, 0)
+
+	s2 := startStack(t, Options{Seed: 5, MockLatency: 15 * time.Millisecond, LateDelay: 30 * time.Millisecond,
+		Faults: fault.Set{fault.Duplicate: 0.3, fault.Late: 0.3, fault.Malformed: 0.2, fault.ForeignBatch: 0.2}})
+	c2 := &client{t: t, s: s2, topics: s2.Topics()}
+	id, offs = c2.submit(b, 90)
+	noisy := c2.collect(id, offs, 60*time.Second, 0)
+
+	want := first.verdictSet()
+	if len(want) != 90 {
+		t.Fatalf("first batch: %d verdicts", len(want))
+	}
+	if !reflect.DeepEqual(second.verdictSet(), want) {
+		t.Error("the second batch on the same stack differs")
+	}
+	if !reflect.DeepEqual(noisy.verdictSet(), want) {
+		t.Error("the batch on a noisy stack differs")
+	}
+	if len(noisy.callbacks) <= 90 || noisy.malformed == 0 || len(noisy.foreign) == 0 {
+		t.Errorf("the noisy stack injected nothing: %d callbacks, %d malformed, %d foreign", len(noisy.callbacks), noisy.malformed, len(noisy.foreign))
+	}
+	if !reflect.DeepEqual(scores(first), scores(noisy)) {
+		t.Error("the service's scores differ under transport faults")
+	}
+}
+
+func scores(c *collected) map[string]float64 {
+	out := map[string]float64{}
+	if c.result != nil {
+		for _, r := range c.result.EssayResults {
+			out[r.EssayID] = r.BTScore
+		}
+	}
+	return out
+}
+
+// Each fault appears on the wire as specified.
+func TestFaultsOnTheWire(t *testing.T) {
+	_, clean := runSample(t, Options{Seed: 3}, 40)
+
+	t.Run("dropped metadata", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.DropEssayAID: 0.3, fault.DropEssayBID: 0.3, fault.DropPromptSHA256: 0.3}}, 40)
+		missing := map[string]int{}
+		for _, cb := range col.callbacks {
+			for _, f := range cb.MetadataFaults() {
+				missing[f]++
+			}
+		}
+		for _, f := range []string{events.MetaEssayA, events.MetaEssayB, events.MetaPromptHash} {
+			if missing[f] == 0 {
+				t.Errorf("no callback lacks %s", f)
+			}
+		}
+		if col.result == nil || !reflect.DeepEqual(scores(col), scores(clean)) {
+			t.Error("dropped metadata changed the service's results")
+		}
+	})
+	t.Run("duplicate", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.Duplicate: 1}}, 40)
+		byReq := map[string]int{}
+		for _, cb := range col.callbacks {
+			byReq[cb.RequestID]++
+		}
+		for id, n := range byReq {
+			if n != 2 {
+				t.Errorf("request %s seen %d times, want 2", id, n)
+			}
+		}
+		if len(byReq) != 40 {
+			t.Errorf("%d distinct requests", len(byReq))
+		}
+	})
+	t.Run("malformed", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.Malformed: 1}}, 40)
+		if col.malformed != 40 || len(col.callbacks) != 40 {
+			t.Errorf("%d malformed messages and %d callbacks, want 40 and 40", col.malformed, len(col.callbacks))
+		}
+	})
+	t.Run("foreign batch", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ForeignBatch: 1}}, 40)
+		if len(col.foreign) != 40 {
+			t.Errorf("%d foreign callbacks, want 40", len(col.foreign))
+		}
+		for _, cb := range col.foreign {
+			if b, _ := cb.BatchHint(); b != foreignBatchID {
+				t.Errorf("foreign callback claims batch %s", b)
+			}
+		}
+	})
+	t.Run("provider error", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ProviderError: 0.1}}, 40)
+		var errs int
+		for _, cb := range col.callbacks {
+			if cb.ErrorDetail != nil {
+				errs++
+				if cb.Winner != nil || cb.ErrorDetail.ErrorCode != "PROVIDER_ERROR" || cb.ErrorDetail.Message == "" {
+					t.Errorf("error callback %+v", cb)
+				}
+			}
+		}
+		if errs == 0 || col.completed == nil {
+			t.Errorf("%d error callbacks; completed %v", errs, col.completed != nil)
+		}
+	})
+	t.Run("provider errors fail the batch", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ProviderError: 0.6}}, 40)
+		if col.failed == nil || col.completed != nil || !strings.Contains(col.failed.FailureReason, "success rate") {
+			t.Errorf("failed %+v completed %v", col.failed, col.completed != nil)
+		}
+	})
+	t.Run("late", func(t *testing.T) {
+		_, onTime := runSample(t, Options{Seed: 3}, 20)
+		start := time.Now()
+		_, col := runSample(t, Options{Seed: 3, LateDelay: 400 * time.Millisecond, Faults: fault.Set{fault.Late: 1}}, 20)
+		if col.completed == nil || time.Since(start) < 400*time.Millisecond {
+			t.Errorf("late callbacks not delayed (completed %v after %v)", col.completed != nil, time.Since(start))
+		}
+		if !reflect.DeepEqual(col.verdictSet(), onTime.verdictSet()) {
+			t.Error("late changed the verdicts")
+		}
+	})
+	t.Run("drop completion", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.DropCompletion: 1}}, 20)
+		if col.completed != nil || col.result == nil {
+			t.Errorf("completed %v result %v; want no completed, a result", col.completed != nil, col.result != nil)
+		}
+	})
+	t.Run("fail batch", func(t *testing.T) {
+		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.FailBatch: 1}}, 40)
+		if col.failed == nil || !strings.Contains(col.failed.FailureReason, "fail_batch") || len(col.callbacks) != 18 {
+			t.Errorf("failed %+v after %d callbacks; want failure after the first wave of 18", col.failed, len(col.callbacks))
+		}
+	})
+}
+
+func TestHTTPServices(t *testing.T) {
+	s := startStack(t, Options{Seed: 1})
+	c := &client{t: t, s: s}
+	id := c.upload("Some text.")
+	if id2 := c.upload("Some text."); id2 != id {
+		t.Errorf("uploads not deduplicated: %s %s", id, id2)
+	}
+	resp, _ := http.Get(s.URL + "/v1/content/" + id)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "Some text." {
+		t.Errorf("get content: %d %q", resp.StatusCode, body)
+	}
+	const assignment = "3c2f9a4e-6b1d-4e8a-9f27-5d0c8b1e7a64"
+	reg := func(label, grade string) []byte {
+		b, _ := json.Marshal(map[string]string{"assignment_id": assignment, "grade": grade, "anchor_label": label, "essay_text": "text"})
+		return b
+	}
+	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 201); out["anchor_id"] != "ANCHOR_b_1" {
+		t.Errorf("register: %v", out)
+	}
+	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 200); out["status"] != "unchanged" {
+		t.Errorf("idempotent register: %v", out)
+	}
+	c.post("/api/v1/anchors/register", reg("a_1", "A"), 201)
+	resp, _ = http.Get(s.URL + "/admin/v1/anchors/assignment/" + assignment)
+	var list map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if list["anchor_count"] != 2.0 || list["anchor_count_by_scale"].(map[string]any)["eng5_np_legacy_9_step"] != 2.0 {
+		t.Errorf("anchors: %v", list)
+	}
+
+	// Bad input gets a 4xx with a JSON error body.
+	for _, tc := range []struct {
+		method, path string
+		body         []byte
+		status       int
+	}{
+		{"POST", "/api/v1/anchors/register", []byte("{not json"), 400},
+		{"POST", "/api/v1/anchors/register", reg("x", "Z"), 400},
+		{"POST", "/api/v1/anchors/register", []byte(`{"assignment_id":"nope","grade":"B","anchor_label":"x","essay_text":"t"}`), 400},
+		{"POST", "/v1/content", []byte("   "), 400},
+		{"POST", "/v1/content", []byte{0xff, 0xfe}, 400},
+		{"GET", "/v1/content/content-missing", nil, 404},
+		{"GET", "/admin/v1/anchors/assignment/not-a-uuid", nil, 400},
+		{"DELETE", "/v1/content", nil, 405},
+		{"GET", "/nowhere", nil, 404},
+	} {
+		req, _ := http.NewRequest(tc.method, s.URL+tc.path, bytes.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || err != nil || e["error"] == "" {
+			t.Errorf("%s %s: %d %v, want %d with a JSON error", tc.method, tc.path, resp.StatusCode, e, tc.status)
+		}
+	}
+}
+
+func TestHeuristicFollowsTheSampleQuality(t *testing.T) {
+	b, gt := loadSample(t)
+	var truth, heur []float64
+	for _, s := range b.Students {
+		truth = append(truth, gt[s.ID])
+		heur = append(heur, HeuristicQuality(s.Text))
+	}
+	for _, a := range b.Anchors {
+		truth = append(truth, gt[a.ID])
+		heur = append(heur, HeuristicQuality(a.Text))
+	}
+	if rho := spearman(truth, heur); rho < 0.8 {
+		t.Errorf("heuristic quality has Spearman %.3f with the ground truth, want ≥ 0.8", rho)
+	}
+}
+
+func spearman(a, b []float64) float64 {
+	rank := func(x []float64) []float64 {
+		r := make([]float64, len(x))
+		for i := range x {
+			for j := range x {
+				if x[j] < x[i] {
+					r[i]++
+				}
+			}
+		}
+		return r
+	}
+	ra, rb := rank(a), rank(b)
+	var ma, mb float64
+	for i := range ra {
+		ma += ra[i]
+		mb += rb[i]
+	}
+	ma /= float64(len(ra))
+	mb /= float64(len(rb))
+	var sab, saa, sbb float64
+	for i := range ra {
+		sab += (ra[i] - ma) * (rb[i] - mb)
+		saa += (ra[i] - ma) * (ra[i] - ma)
+		sbb += (rb[i] - mb) * (rb[i] - mb)
+	}
+	return sab / math.Sqrt(saa*sbb)
+}
+
+// The CJ service handles a request once per entity_id: publishing it again
+// starts nothing new.
+func TestRequestsAreIdempotent(t *testing.T) {
+	s := startStack(t, Options{Seed: 2})
+	b, _ := loadSample(t)
+	c := &client{t: t, s: s, topics: s.Topics()}
+	id, offs := c.submit(b, 30)
+	first := c.collect(id, offs, 30*time.Second, 0)
+	// Republish the identical request envelope by reading it back.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{s.Bootstrap}, Topic: s.Topics().Requested(), Partition: 0, MaxWait: 50 * time.Millisecond})
+	defer r.Close()
+	m, err := r.ReadMessage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs2 := map[string]map[int]int64{}
+	for _, topic := range s.Topics().Consumed() {
+		offs2[topic], _ = endOffsets(ctx, s.Bootstrap, topic)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(s.Bootstrap), Topic: s.Topics().Requested(), BatchTimeout: time.Millisecond}
+	defer w.Close()
+	if err := w.WriteMessages(ctx, kafka.Message{Key: m.Key, Value: m.Value}); err != nil {
+		t.Fatal(err)
+	}
+	again := c.collect(id, offs2, time.Second, 0)
+	if len(first.callbacks) != 30 || len(again.callbacks) != 0 || again.completed != nil {
+		t.Errorf("first run %d callbacks; the republished request produced %d callbacks", len(first.callbacks), len(again.callbacks))
+	}
+}
+
+// kcat, the tool the README tells users to watch topics with, lists the
+// topics and can produce and consume (skipped where kcat is not installed).
+func TestKcatCanUseTheBroker(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat not installed (apt-get install kcat)")
+	}
+	s := startStack(t, Options{Seed: 1})
+	out, err := exec.Command(kcat, "-L", "-b", s.Bootstrap, "-m", "5").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat -L: %v\n%s", err, out)
+	}
+	for _, topic := range s.Topics().All() {
+		if !strings.Contains(string(out), `topic "`+topic+`"`) {
+			t.Errorf("kcat -L does not list %s:\n%s", topic, out)
+		}
+	}
+	if !strings.Contains(string(out), `topic "`+s.Topics().ComparisonResult()+`" with 3 partitions`) {
+		t.Errorf("comparison-result topic does not have 3 partitions:\n%s", out)
+	}
+	produce := exec.Command(kcat, "-P", "-b", s.Bootstrap, "-t", s.Topics().Failed(), "-m", "5")
+	produce.Stdin = strings.NewReader("hello from kcat\n")
+	if out, err := produce.CombinedOutput(); err != nil {
+		t.Fatalf("kcat -P: %v\n%s", err, out)
+	}
+	out, err = exec.Command(kcat, "-C", "-b", s.Bootstrap, "-t", s.Topics().Failed(), "-o", "beginning", "-e", "-q", "-m", "5").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "hello from kcat" {
+		t.Errorf("kcat -C: %v %q", err, out)
+	}
+}
