@@ -37,7 +37,7 @@ bench-peers: build
 ## fuzz: run every fuzz target for FUZZTIME (default 60s) each
 fuzz:
 	@set -e; for t in \
-	  scoring:FuzzFit \
+	  scoring:FuzzFit events:FuzzDecode \
 	  inputs:FuzzDocxText inputs:FuzzDocumentXML inputs:FuzzParseAnchorsCSV inputs:FuzzParseComparisonsCSV; do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "== $$pkg $$name ($(FUZZTIME))"; \

@@ -134,9 +134,9 @@ var keys = []key{
 	{name: "ground_truth", flag: "ground-truth", kind: kindString, usage: "embedded stack: latent-quality CSV for the mock judge (default: the batch's ground_truth.csv when present)", accepts: "a file path",
 		set: func(c *Config, v any) { c.DevStack.GroundTruth = v.(string) }},
 	{name: "kafka_port", flag: "kafka-port", kind: kindInt, def: "9092", usage: "stack up: broker port on 127.0.0.1", accepts: "a port from 1 to 65535",
-		check: intRange(1, 65535), set: func(c *Config, v any) { c.DevStack.KafkaPort = v.(int) }},
+		check: intRange(0, 65535), set: func(c *Config, v any) { c.DevStack.KafkaPort = v.(int) }},
 	{name: "http_port", flag: "http-port", kind: kindInt, def: "8090", usage: "stack up: port of the content and CJ HTTP services on 127.0.0.1", accepts: "a port from 1 to 65535",
-		check: intRange(1, 65535), set: func(c *Config, v any) { c.DevStack.HTTPPort = v.(int) }},
+		check: intRange(0, 65535), set: func(c *Config, v any) { c.DevStack.HTTPPort = v.(int) }},
 	{name: "stack_data_dir", flag: "data-dir", kind: kindString, usage: "stack up: persist the broker's log here so it survives a restart", accepts: "a directory path",
 		set: func(c *Config, v any) { c.DevStack.DataDir = v.(string) }},
 }

@@ -57,7 +57,7 @@ func TestLoadGoodBatch(t *testing.T) {
 			t.Errorf("%s: checksum %q", s.FileName, s.Checksum)
 		}
 	}
-	if len(ids) != 4 || ids[1] != "b-" + shortHash("b") || ids[2] != "essay_word" || ids[3] != "asa_oberg" {
+	if len(ids) != 4 || ids[1] != "b-"+shortHash("b") || ids[2] != "essay_word" || ids[3] != "asa_oberg" {
 		t.Errorf("ids = %v", ids)
 	}
 	if !strings.HasPrefix(ids[0], "a_very_long_file_name_a_very_long") || len(ids[0]) != 64 {

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"eng5np/events"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds eng5np once per test run, for tests that need a real
+// process (signals, SIGKILL, a second process talking to the first).
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "eng5np-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "eng5np")
+		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// startStackProcess runs `eng5np stack up` on free ports and returns the
+// process and its bootstrap and HTTP addresses once it is ready.
+func startStackProcess(t *testing.T, args ...string) (*exec.Cmd, string, string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"stack", "up", "--kafka-port", "0", "--http-port", "0", "--ground-truth", "../examples/sample/ground_truth.csv"}, args...)...)
+	cmd.Env = cleanEnv()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	var bootstrap, url string
+	deadline := time.After(20 * time.Second)
+	lines := make(chan string)
+	go func() {
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for bootstrap == "" || url == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("stack up exited before it was ready")
+			}
+			f := strings.Fields(l)
+			switch {
+			case strings.HasPrefix(l, "  Kafka bootstrap"):
+				bootstrap = f[len(f)-1]
+			case strings.HasPrefix(l, "  content service"):
+				url = strings.TrimSuffix(f[len(f)-1], "/v1/content")
+			}
+		case <-deadline:
+			t.Fatal("stack up did not print its addresses within 20s")
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	return cmd, bootstrap, url
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "ENG5NP_") && k != "KAFKA_BOOTSTRAP_SERVERS" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, bootstrap, _ := startStackProcess(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			md, err := (&kafka.Client{Addr: kafka.TCP(bootstrap)}).Metadata(ctx, &kafka.MetadataRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := map[string]int{}
+			for _, tp := range md.Topics {
+				parts[tp.Name] = len(tp.Partitions)
+			}
+			topics := events.NewTopics(events.DefaultTopicPrefix)
+			for _, name := range topics.All() {
+				want := 1
+				if name == topics.ComparisonResult() {
+					want = 3
+				}
+				if parts[name] != want {
+					t.Errorf("topic %s has %d partitions, want %d", name, parts[name], want)
+				}
+			}
+			start := time.Now()
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("stack up exited with %v after %s", err, sig)
+				}
+				t.Logf("stopped %s after %v", sig, time.Since(start))
+			case <-time.After(5 * time.Second):
+				t.Fatalf("stack up still running 5s after %s", sig)
+			}
+		})
+	}
+}

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"eng5np/config"
+	"eng5np/devstack"
+	"eng5np/devstack/fault"
+	"eng5np/events"
+	"eng5np/inputs"
+)
+
+// stackKeys are the settings of the dev stack.
+var stackKeys = []string{"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir", "topic_prefix", "log_level", "pricing"}
+
+// defaultGroundTruth is the sample batch's, used by `stack up` when present.
+const defaultGroundTruth = "examples/sample/ground_truth.csv"
+
+func newStackCmd(e *env) *cobra.Command {
+	stack := &cobra.Command{
+		Use:   "stack",
+		Short: "The embedded dev stack: broker, content service, CJ service and mock LLM provider",
+		Long: `stack groups the commands of the dev stack that eng5np ships so that batches run on
+a machine without any external service. ` + "`eng5np execute`" + ` starts the same stack
+in-process by default (--stack embedded); ` + "`eng5np stack up`" + ` runs it standalone so
+that other processes (a second eng5np, kcat) can use it.`,
+		Example: "  eng5np stack up\n  eng5np stack up --kafka-port 19092 --http-port 18090 --seed 7 --fault duplicate=0.1",
+	}
+	stack.AddCommand(newStackUpCmd(e))
+	return stack
+}
+
+func newStackUpCmd(e *env) *cobra.Command {
+	var faultsHelp strings.Builder
+	for _, n := range fault.Names() {
+		fmt.Fprintf(&faultsHelp, "  %-20s %s\n", n, fault.Descriptions[n])
+	}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the dev stack standalone until interrupted",
+		Long: `up starts, on 127.0.0.1:
+  - a Kafka-protocol broker (kfake) with the five topics created (the
+    comparison-result topic with --partitions partitions, the others with one);
+  - the content service (/v1/content) and the CJ admin API
+    (/api/v1/anchors/register, /admin/v1/anchors/assignment/{id}) on one HTTP port;
+  - the CJ Assessment service: consumes CJ requests, sends pairs in waves to the
+    LLM provider, refits Bradley–Terry after each wave, publishes completed and
+    result (or failed);
+  - the mock LLM provider: a seeded judge whose verdicts follow a logistic model
+    over the latent qualities in --ground-truth (default examples/sample's file
+    when present; essays it lacks get a text heuristic).
+
+For a given --seed, pairs and verdicts are a pure function of the seed, the essay
+ids, the wave and the pair's orientation: the same seed gives the same comparisons,
+with or without transport faults, embedded or standalone. Port 0 picks a free port.
+
+Faults (--fault NAME=RATE, repeatable; rates in [0,1]):
+` + faultsHelp.String() + `
+Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
+		Example: `  eng5np stack up
+  eng5np stack up --kafka-port 0 --http-port 0 --seed 7
+  eng5np stack up --fault drop_prompt_sha256=0.2 --fault duplicate=0.1
+  eng5np stack up --data-dir /tmp/eng5np-broker      # the broker's log survives restarts`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			level := cfg.LogLevel
+			if cfg.Source("log_level") == "default" {
+				level = "info"
+			}
+			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: parseLevel(level)}))
+			gt, gtDesc, err := loadGroundTruth(cfg.DevStack.GroundTruth, cfg.Source("ground_truth") != "default")
+			if err != nil {
+				return err
+			}
+			s, err := devstack.Start(ctx, devstack.Options{
+				KafkaPort: cfg.DevStack.KafkaPort, HTTPPort: cfg.DevStack.HTTPPort, Partitions: cfg.DevStack.Partitions,
+				TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed, MockLatency: cfg.DevStack.MockLatency,
+				LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt, Pricing: cfg.Pricing,
+				DataDir: cfg.DevStack.DataDir, Logger: logger,
+			})
+			if err != nil {
+				return exitf(ExitFailure, "free the port or pass another with --kafka-port / --http-port (0 picks a free one)", "%v", err)
+			}
+			printStackBanner(e.stdout, s, cfg, gtDesc)
+			<-ctx.Done()
+			fmt.Fprintln(e.stdout, "stopping the dev stack...")
+			done := make(chan struct{})
+			go func() { s.Close(); close(done) }()
+			select {
+			case <-done:
+				fmt.Fprintln(e.stdout, "dev stack stopped")
+			case <-time.After(4 * time.Second):
+				fmt.Fprintln(e.stdout, "dev stack did not stop within 4s; exiting anyway")
+			}
+			return nil
+		},
+	}
+	config.AddFlags(cmd.Flags(), stackKeys...)
+	return cmd
+}
+
+// loadGroundTruth reads the mock judge's ground truth. Without an explicit
+// file, the sample batch's is used when present.
+func loadGroundTruth(path string, explicit bool) (map[string]float64, string, error) {
+	if path == "" {
+		path = defaultGroundTruth
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return nil, "none (essays are judged by the text heuristic)", nil
+	}
+	if err != nil {
+		return nil, "", exitf(ExitUsage, "pass an existing id,quality CSV with --ground-truth", "ground truth %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	gt, err := inputs.ParseGroundTruthCSV(path, f)
+	if err != nil {
+		return nil, "", err
+	}
+	return gt, fmt.Sprintf("%s (%d ids)", path, len(gt)), nil
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(s))
+	return l
+}
+
+func printStackBanner(w io.Writer, s *devstack.Stack, cfg *config.Config, gtDesc string) {
+	faults := cfg.DevStack.Faults.String()
+	if faults == "" {
+		faults = "none"
+	}
+	tp := events.NewTopics(cfg.Kafka.TopicPrefix)
+	fmt.Fprintf(w, "eng5np dev stack is up (seed %d, faults: %s, mock latency %s)\n", cfg.DevStack.Seed, faults, cfg.DevStack.MockLatency)
+	fmt.Fprintf(w, "  Kafka bootstrap    %s\n", s.Bootstrap)
+	fmt.Fprintf(w, "  content service    %s/v1/content\n", s.URL)
+	fmt.Fprintf(w, "  CJ admin           %s/admin/v1/anchors/assignment/{id}\n", s.URL)
+	fmt.Fprintf(w, "  topics             %s\n", strings.Join(tp.All(), "\n                     "))
+	fmt.Fprintf(w, "  ground truth       %s\n", gtDesc)
+	if cfg.DevStack.DataDir != "" {
+		fmt.Fprintf(w, "  broker data        %s\n", cfg.DevStack.DataDir)
+	}
+	fmt.Fprintf(w, "\nRun a batch against it:\n  eng5np execute --stack external --kafka-bootstrap %s --content-service-url %s --cj-service-url %s\n", s.Bootstrap, s.URL, s.URL)
+	fmt.Fprintf(w, "Watch the callbacks:\n  kcat -C -b %s -t %s -o end\n", s.Bootstrap, tp.ComparisonResult())
+	fmt.Fprintln(w, "Ctrl-C stops the stack.")
+}
