@@ -278,10 +278,12 @@ func (s *Stack) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	// The CJ loop submits provider jobs, so it must have stopped before the
+	// provider's jobs are waited for.
+	s.wg.Wait()
 	if s.provider != nil {
 		s.provider.wait()
 	}
-	s.wg.Wait()
 	if s.writer != nil {
 		_ = s.writer.Close()
 	}
