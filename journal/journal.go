@@ -1,0 +1,345 @@
+// Package journal is the run's event journal: every record consumed from
+// Kafka, one JSON line each, appended and fsync'd before it affects any
+// state (SPEC §5). Hydration, resume and rehydrate read it back; a torn last
+// line (a crash during an append) is detected and discarded, never fatal.
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
+)
+
+// Name is the journal's path inside a run directory.
+const Name = "events/journal.jsonl"
+
+// Record is one consumed Kafka record.
+type Record struct {
+	// Seq numbers records 1, 2, … in the order they were appended.
+	Seq       int64  `json:"seq"`
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
+	Offset    int64  `json:"offset"`
+	// The record's exact value bytes are in exactly one of: ValueJSON, when
+	// they are a JSON document on one line (embedded verbatim, so the
+	// journal stays readable and cheap to write); Value, when they are other
+	// UTF-8 text; ValueB64, base64-encoded, otherwise. Key likewise (Key or
+	// KeyB64).
+	Key       string          `json:"key,omitempty"`
+	KeyB64    string          `json:"key_b64,omitempty"`
+	ValueJSON json.RawMessage `json:"value_json,omitempty"`
+	Value     string          `json:"value,omitempty"`
+	ValueB64  string          `json:"value_b64,omitempty"`
+	// Timestamp is the broker's; ReceivedAt is when the runner read it.
+	Timestamp  time.Time `json:"timestamp"`
+	ReceivedAt time.Time `json:"received_at"`
+	// Capture numbers the capture session that read it: 1 for execute, then
+	// one more per resume.
+	Capture int `json:"capture"`
+	// Quarantined holds the decode error of a record that is not a valid
+	// event of its topic; the record is kept but never applied.
+	Quarantined string `json:"quarantined,omitempty"`
+
+	// Pos is the byte offset of the record's line in the journal file (not
+	// serialized).
+	Pos int64 `json:"-"`
+}
+
+// NewRecord fills a record from a message's raw parts. It keeps value (no
+// copy): the caller must not change it afterwards.
+func NewRecord(topic string, partition int, offset int64, key, value []byte, ts, received time.Time, capture int) Record {
+	r := Record{Topic: topic, Partition: partition, Offset: offset, Timestamp: ts.UTC(), ReceivedAt: received.UTC(), Capture: capture}
+	if utf8.Valid(key) {
+		r.Key = string(key)
+	} else {
+		r.KeyB64 = base64.StdEncoding.EncodeToString(key)
+	}
+	switch {
+	case len(value) > 0 && bytes.IndexByte(value, '\n') < 0 && bytes.IndexByte(value, '\r') < 0 && gojson.Valid(value):
+		r.ValueJSON = value
+	case utf8.Valid(value):
+		r.Value = string(value)
+	default:
+		r.ValueB64 = base64.StdEncoding.EncodeToString(value)
+	}
+	return r
+}
+
+// IsJSON reports whether the value is a JSON document (kept as ValueJSON).
+func (r *Record) IsJSON() bool { return len(r.ValueJSON) > 0 }
+
+// Bytes returns the record's exact value bytes.
+func (r *Record) Bytes() []byte {
+	if len(r.ValueJSON) > 0 {
+		return r.ValueJSON
+	}
+	if r.ValueB64 != "" {
+		b, err := base64.StdEncoding.DecodeString(r.ValueB64)
+		if err == nil {
+			return b
+		}
+	}
+	return []byte(r.Value)
+}
+
+// Writer appends records. It is not safe for concurrent use: the capture
+// loop owns it.
+type Writer struct {
+	f   *os.File
+	buf []byte // the group being appended, reused
+	seq int64
+	pos int64
+}
+
+// OpenResult is what Open found in an existing journal.
+type OpenResult struct {
+	Writer *Writer
+	// Records are the complete records already in the journal.
+	Records []Record
+	// TornBytes is how many bytes of an incomplete last line were discarded.
+	TornBytes int64
+}
+
+// Open opens (creating when missing) the journal at path for appending. An
+// existing journal is read first: complete records are returned, and a torn
+// last line is truncated away so that appends continue on a line boundary.
+// With keep false the existing records are scanned but not returned.
+func Open(path string, keep bool) (*OpenResult, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("journal directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	res := &OpenResult{}
+	var lastSeq int64
+	good, err := scan(f, func(r Record) error {
+		lastSeq = r.Seq
+		if keep {
+			res.Records = append(res.Records, r)
+		}
+		return nil
+	})
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size() > good {
+		res.TornBytes = st.Size() - good
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("discard the torn last line of the journal: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	res.Writer = &Writer{f: f, seq: lastSeq, pos: good}
+	return res, nil
+}
+
+// Append writes the records as one group, assigning their Seq and Pos, and
+// fsyncs before returning: one fsync per group keeps durability per record
+// without one disk flush per message.
+func (w *Writer) Append(recs []Record) error {
+	w.buf = w.buf[:0]
+	pos := w.pos
+	for i := range recs {
+		w.seq++
+		recs[i].Seq = w.seq
+		recs[i].Pos = pos
+		before := len(w.buf)
+		w.buf = append(recs[i].appendJSON(w.buf), '\n')
+		pos += int64(len(w.buf) - before)
+	}
+	if _, err := w.f.Write(w.buf); err != nil {
+		return fmt.Errorf("append to journal: %w", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("fsync journal: %w", err)
+	}
+	w.pos = pos
+	return nil
+}
+
+// Seq is the last sequence number written.
+func (w *Writer) Seq() int64 { return w.seq }
+
+// Close closes the file.
+func (w *Writer) Close() error { return w.f.Close() }
+
+// ScanResult summarizes a read of the journal.
+type ScanResult struct {
+	Records   int64
+	TornBytes int64 // an incomplete last line that was skipped
+}
+
+// Scan reads the journal at path in order, calling fn for each complete
+// record. A missing journal has no records. An incomplete or unparsable
+// last line is skipped and reported; an unparsable line before the last is
+// an error naming its line number.
+func Scan(path string, fn func(Record) error) (ScanResult, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return ScanResult{}, nil
+	}
+	if err != nil {
+		return ScanResult{}, err
+	}
+	defer f.Close()
+	var res ScanResult
+	good, err := scan(f, func(r Record) error {
+		res.Records++
+		return fn(r)
+	})
+	if err != nil {
+		return res, err
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > good {
+		res.TornBytes = st.Size() - good
+	}
+	return res, nil
+}
+
+// ReadAll reads every complete record.
+func ReadAll(path string) ([]Record, ScanResult, error) {
+	var out []Record
+	res, err := Scan(path, func(r Record) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, res, err
+}
+
+// CorruptError is an unreadable line that is not the last one.
+type CorruptError struct {
+	Line int64
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("journal line %d is corrupt (%v); only a torn last line can be discarded safely", e.Line, e.Err)
+}
+
+// scan reads complete records from the start of f and returns the byte
+// length of the complete part. A line that fails to parse is treated as torn
+// when nothing but whitespace follows it.
+func scan(f *os.File, fn func(Record) error) (int64, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	var pos int64
+	var line int64
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) > 0 && b[len(b)-1] == '\n' {
+			line++
+			var r Record
+			if perr := gojson.Unmarshal(b, &r); perr != nil || r.Topic == "" || r.Seq <= 0 {
+				if perr == nil {
+					perr = errors.New("missing seq or topic")
+				}
+				rest, _ := io.ReadAll(br)
+				if len(bytes.TrimSpace(rest)) == 0 {
+					return pos, nil // torn last line
+				}
+				return pos, &CorruptError{Line: line, Err: perr}
+			}
+			r.Pos = pos
+			if ferr := fn(r); ferr != nil {
+				return pos, ferr
+			}
+			pos += int64(len(b))
+			continue
+		}
+		if err == io.EOF {
+			return pos, nil // b, if any, is an incomplete last line
+		}
+		if err != nil {
+			return pos, err
+		}
+	}
+}
+
+// appendJSON encodes the record as one JSON line (without the newline), the
+// same document json.Marshal gives, without reflection: this runs for every
+// consumed record. ValueJSON was validated when the record was made, so it
+// is appended verbatim.
+func (r *Record) appendJSON(b []byte) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, `,"topic":`...)
+	b = appendString(b, r.Topic)
+	b = append(b, `,"partition":`...)
+	b = strconv.AppendInt(b, int64(r.Partition), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, r.Offset, 10)
+	if r.Key != "" {
+		b = append(b, `,"key":`...)
+		b = appendString(b, r.Key)
+	}
+	if r.KeyB64 != "" {
+		b = append(b, `,"key_b64":`...)
+		b = appendString(b, r.KeyB64)
+	}
+	if len(r.ValueJSON) > 0 {
+		b = append(b, `,"value_json":`...)
+		b = append(b, r.ValueJSON...)
+	}
+	if r.Value != "" {
+		b = append(b, `,"value":`...)
+		b = appendString(b, r.Value)
+	}
+	if r.ValueB64 != "" {
+		b = append(b, `,"value_b64":`...)
+		b = appendString(b, r.ValueB64)
+	}
+	b = append(b, `,"timestamp":"`...)
+	b = r.Timestamp.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","received_at":"`...)
+	b = r.ReceivedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","capture":`...)
+	b = strconv.AppendInt(b, int64(r.Capture), 10)
+	if r.Quarantined != "" {
+		b = append(b, `,"quarantined":`...)
+		b = appendString(b, r.Quarantined)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string. Plain ASCII is copied; anything
+// else goes through encoding/json for exact escaping.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
