@@ -267,7 +267,10 @@ func Fit(comparisons []Comparison, opts Options) (*Result, error) {
 	if opts.MaxIterations <= 0 {
 		opts.MaxIterations = DefaultOptions().MaxIterations
 	}
-	if len(comparisons) == 0 {
+	// With alpha > 0 the listed items have a finite fit even before the first
+	// comparison (every ability 0, SEs from the regularization alone), which a
+	// partial capture needs.
+	if len(comparisons) == 0 && (len(opts.Items) == 0 || opts.Alpha == 0) {
 		return nil, ErrNoComparisons
 	}
 	p, err := buildProblem(comparisons, opts.Items)

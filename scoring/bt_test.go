@@ -220,6 +220,21 @@ func TestFitKeepsUncomparedItemsFinite(t *testing.T) {
 	}
 }
 
+func TestFitWithNoComparisonsYet(t *testing.T) {
+	res, err := Fit(nil, Options{Alpha: DefaultAlpha, Items: []string{"a", "b", "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range res.Items {
+		if it.Theta != 0 || it.SE <= 0 || math.IsInf(it.SE, 0) {
+			t.Errorf("%+v: want theta 0 and a finite positive SE", it)
+		}
+	}
+	if _, err := Fit(nil, Options{Alpha: 0, Items: []string{"a", "b"}}); err == nil {
+		t.Error("alpha 0 without comparisons: no error")
+	}
+}
+
 func TestFitRejectsBadInput(t *testing.T) {
 	cases := map[string]struct {
 		cs   []Comparison

@@ -1,0 +1,434 @@
+// Package hydrator folds journal records into the artefact model (SPEC §5,
+// §6). It is pure: the same records give the same artefact sections, byte for
+// byte, whether they are folded live during capture, after a resume, or by
+// `rehydrate` from the run directory alone.
+//
+// Folding keeps only compact state (about 50 bytes per accepted comparison
+// plus aggregates) so a capture of a million callbacks stays small; the full
+// llm_comparisons are materialized by streaming the journal again when the
+// artefact is written.
+package hydrator
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/maphash"
+	"runtime"
+	"sort"
+	"sync"
+
+	"eng5np/events"
+	"eng5np/inputs"
+	"eng5np/journal"
+)
+
+// Outcome is what folding a record did.
+type Outcome int
+
+// The outcomes.
+const (
+	Applied       Outcome = iota
+	Duplicate             // same request_id, or the same topic/partition/offset
+	ForeignBatch          // another batch's record, skipped
+	Malformed             // not a valid event of its topic: quarantined
+	MetadataFault         // a callback of this batch without its required metadata: hard stop
+	AfterFault            // read after a hard fault: journaled, never applied
+)
+
+func (o Outcome) String() string {
+	return [...]string{"applied", "duplicate", "foreign_batch", "malformed", "metadata_fault", "after_fault"}[o]
+}
+
+// Config identifies the run being hydrated.
+type Config struct {
+	Snapshot  inputs.Snapshot
+	BatchUUID string
+	Topics    events.Topics
+}
+
+type essay struct {
+	id       string
+	wire     string
+	isAnchor bool
+	grade    string
+}
+
+// entry is one accepted comparison, compactly: 40 bytes, so a million of
+// them fit in 40 MB.
+type entry struct {
+	seq  int64
+	a, b int32
+	win  int8 // 1: A won, 0: B won, -1: failed
+	pm   int16
+	tokP int32
+	tokC int32
+	cost float64
+}
+
+// entryChunk is how many entries one chunk of the log holds.
+const entryChunk = 4096
+
+// entryLog stores entries in fixed-size chunks, so that growing it never
+// copies (and never briefly doubles) what it holds.
+type entryLog struct {
+	chunks [][]entry
+	n      int
+}
+
+func (l *entryLog) add(e entry) {
+	if l.n%entryChunk == 0 {
+		l.chunks = append(l.chunks, make([]entry, 0, entryChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, e)
+	l.n++
+}
+
+func (l *entryLog) len() int { return l.n }
+
+func (l *entryLog) at(i int) entry { return l.chunks[i/entryChunk][i%entryChunk] }
+
+func (l *entryLog) each(fn func(entry)) {
+	for _, c := range l.chunks {
+		for _, e := range c {
+			fn(e)
+		}
+	}
+}
+
+type topicPartition struct {
+	topic     string
+	partition int
+}
+
+// ModelCost is one provider/model's running total.
+type ModelCost struct {
+	Provider         string
+	Model            string
+	PromptTokens     int64
+	CompletionTokens int64
+	USD              float64
+	Comparisons      int
+}
+
+// Completion is what the CJ service said at the end.
+type Completion struct {
+	Completed     bool
+	CJStatus      string
+	HasResult     bool
+	Failed        bool
+	FailureReason string
+}
+
+// Hydrator is the fold's state.
+type Hydrator struct {
+	cfg    Config
+	essays []essay
+	byWire map[string]int32
+	byID   map[string]int32
+
+	entries  entryLog
+	requests map[[16]byte]struct{}
+	prompts  map[uint64]struct{}
+	maxOff   map[topicPartition]int64
+
+	observed map[string]int64 // by topic kind
+	outcomes map[Outcome]int64
+	faults   []fault
+	stopped  bool
+
+	models     []ModelCost
+	modelIdx   map[[2]string]int16
+	costTotal  float64
+	succeeded  int
+	failed     int
+	aWins      int
+	slotA      []int32
+	slotB      []int32
+	completion Completion
+	service    map[int32]float64
+
+	// faultsByField lists the correlation ids of faulty callbacks per field.
+	faultsByField map[string][]string
+	lastSeq       int64
+}
+
+type fault struct {
+	kind          string
+	fields        []string
+	correlationID string
+	requestID     string
+	topic         string
+	partition     int
+	offset        int64
+	detail        string
+}
+
+// New starts a fold for a run.
+func New(cfg Config) *Hydrator {
+	h := &Hydrator{
+		cfg: cfg, byWire: map[string]int32{}, byID: map[string]int32{}, requests: map[[16]byte]struct{}{}, prompts: map[uint64]struct{}{},
+		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Outcome]int64{},
+		modelIdx: map[[2]string]int16{}, service: map[int32]float64{}, faultsByField: map[string][]string{},
+	}
+	for _, e := range cfg.Snapshot.Essays() {
+		h.byWire[e.WireID] = int32(len(h.essays))
+		h.byID[e.ID] = int32(len(h.essays))
+		h.essays = append(h.essays, essay{id: e.ID, wire: e.WireID, isAnchor: e.IsAnchor, grade: e.Grade})
+	}
+	h.slotA = make([]int32, len(h.essays))
+	h.slotB = make([]int32, len(h.essays))
+	return h
+}
+
+// requestSeeds key the request-id hash. It only lives in memory, so a seed
+// per process is fine; 128 bits make a collision (which would drop a
+// distinct callback as a duplicate) practically impossible.
+var requestSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func hash16(s string) [16]byte {
+	var out [16]byte
+	binary.LittleEndian.PutUint64(out[:8], maphash.String(requestSeeds[0], s))
+	binary.LittleEndian.PutUint64(out[8:], maphash.String(requestSeeds[1], s))
+	return out
+}
+
+// Apply folds one journal record and says what it did. Records must come in
+// journal order.
+func (h *Hydrator) Apply(rec journal.Record) Outcome {
+	return h.applyDecoded(rec, nil)
+}
+
+// decoded is a record decoded ahead of its fold.
+type decoded struct {
+	ev  *events.Event
+	err error
+}
+
+// parallelMin is the group size from which ApplyAll decodes in parallel.
+const parallelMin = 64
+
+// ApplyAll folds a group of records in journal order and returns each
+// outcome. Decoding is pure, so the group is decoded on every core first and
+// folded after: the fold itself stays sequential and deterministic.
+func (h *Hydrator) ApplyAll(recs []journal.Record) []Outcome {
+	out := make([]Outcome, len(recs))
+	if len(recs) < parallelMin || runtime.GOMAXPROCS(0) < 2 {
+		for i, r := range recs {
+			out[i] = h.applyDecoded(r, nil)
+		}
+		return out
+	}
+	dec := make([]decoded, len(recs))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	chunk := (len(recs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(recs))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				if recs[i].Quarantined == "" {
+					dec[i].ev, dec[i].err = h.cfg.Topics.Decode(recs[i].Topic, recs[i].Bytes())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, r := range recs {
+		out[i] = h.applyDecoded(r, &dec[i])
+	}
+	return out
+}
+
+func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Outcome {
+	o := h.apply(rec, d)
+	h.outcomes[o]++
+	h.lastSeq = rec.Seq
+	return o
+}
+
+func (h *Hydrator) apply(rec journal.Record, d *decoded) Outcome {
+	kind := h.cfg.Topics.Kind(rec.Topic)
+	h.observed[kind.String()]++
+	if h.stopped {
+		return AfterFault
+	}
+	tp := topicPartition{rec.Topic, rec.Partition}
+	if last, ok := h.maxOff[tp]; ok && rec.Offset <= last {
+		return Duplicate
+	}
+	h.maxOff[tp] = rec.Offset
+	if rec.Quarantined != "" {
+		return Malformed
+	}
+	if d == nil {
+		d = &decoded{}
+		d.ev, d.err = h.cfg.Topics.Decode(rec.Topic, rec.Bytes())
+	}
+	ev, err := d.ev, d.err
+	if err != nil {
+		return Malformed
+	}
+	switch {
+	case ev.Callback != nil:
+		return h.applyCallback(rec, ev.Callback)
+	case ev.Completed != nil:
+		if ev.Completed.EntityID != h.cfg.BatchUUID {
+			return ForeignBatch
+		}
+		if h.completion.Completed {
+			return Duplicate
+		}
+		h.completion.Completed, h.completion.CJStatus = true, ev.Completed.Status
+	case ev.Result != nil:
+		if ev.Result.BatchID != h.cfg.BatchUUID {
+			return ForeignBatch
+		}
+		if h.completion.HasResult {
+			return Duplicate
+		}
+		h.completion.HasResult = true
+		for _, r := range ev.Result.EssayResults {
+			if i, ok := h.byWire[r.EssayID]; ok {
+				h.service[i] = r.BTScore
+			}
+		}
+	case ev.Failed != nil:
+		if ev.Failed.EntityID != h.cfg.BatchUUID {
+			return ForeignBatch
+		}
+		if h.completion.Failed {
+			return Duplicate
+		}
+		h.completion.Failed, h.completion.FailureReason = true, ev.Failed.FailureReason
+	default:
+		return Malformed // a request on a consumed topic: not ours to apply
+	}
+	return Applied
+}
+
+func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult) Outcome {
+	hint, ok := cb.BatchHint()
+	if !ok {
+		// Without bos_batch_id (or batch_id) the callback cannot be attributed
+		// to any batch; it is quarantined and shown, not guessed at.
+		return Malformed
+	}
+	if hint != h.cfg.BatchUUID {
+		return ForeignBatch
+	}
+	rid := hash16(cb.RequestID)
+	if _, dup := h.requests[rid]; dup {
+		return Duplicate
+	}
+	fields := cb.MetadataFaults()
+	detail := ""
+	a, aok := h.byWire[cb.EssayAID()]
+	b, bok := h.byWire[cb.EssayBID()]
+	if cb.EssayAID() != "" && !aok {
+		fields = appendField(fields, events.MetaEssayA)
+		detail = fmt.Sprintf("essay_a_id %q is not an essay of this batch", cb.EssayAID())
+	}
+	if cb.EssayBID() != "" && !bok {
+		fields = appendField(fields, events.MetaEssayB)
+		detail = joinDetail(detail, fmt.Sprintf("essay_b_id %q is not an essay of this batch", cb.EssayBID()))
+	}
+	if aok && bok && a == b {
+		fields = appendField(fields, events.MetaEssayB)
+		detail = joinDetail(detail, "essay_a_id and essay_b_id are the same essay")
+	}
+	if len(fields) > 0 {
+		if detail == "" {
+			detail = "request_metadata lacks " + joinFields(fields)
+			if h := cb.PromptHash(); h != "" && !events.ValidPromptSHA256(h) {
+				detail = fmt.Sprintf("request_metadata has an invalid prompt_sha256 %q", h)
+			}
+		}
+		h.faults = append(h.faults, fault{kind: "missing_metadata", fields: fields, correlationID: cb.CorrelationID, requestID: cb.RequestID,
+			topic: rec.Topic, partition: rec.Partition, offset: rec.Offset, detail: detail})
+		for _, f := range fields {
+			h.faultsByField[f] = append(h.faultsByField[f], cb.CorrelationID)
+		}
+		h.stopped = true
+		return MetadataFault
+	}
+	h.requests[rid] = struct{}{}
+	// Distinct prompts are counted by the hash's first 64 bits: among a
+	// million prompts a collision is about one in 30 million.
+	if ph, err := hex.DecodeString(cb.PromptHash()[:16]); err == nil {
+		h.prompts[binary.BigEndian.Uint64(ph)] = struct{}{}
+	}
+	key := [2]string{cb.Provider, cb.Model}
+	pm, ok := h.modelIdx[key]
+	if !ok {
+		pm = int16(len(h.models))
+		h.modelIdx[key] = pm
+		h.models = append(h.models, ModelCost{Provider: cb.Provider, Model: cb.Model})
+	}
+	e := entry{seq: rec.Seq, a: a, b: b, win: -1, pm: pm,
+		tokP: int32(cb.TokenUsage.PromptTokens), tokC: int32(cb.TokenUsage.CompletionTokens), cost: cb.CostEstimate}
+	if cb.Succeeded() {
+		e.win = 0
+		if *cb.Winner == events.WinnerA {
+			e.win = 1
+			h.aWins++
+		}
+		h.succeeded++
+	} else {
+		h.failed++
+	}
+	m := &h.models[pm]
+	m.PromptTokens += int64(e.tokP)
+	m.CompletionTokens += int64(e.tokC)
+	m.USD += e.cost
+	m.Comparisons++
+	h.costTotal += e.cost
+	h.slotA[a]++
+	h.slotB[b]++
+	h.entries.add(e)
+	return Applied
+}
+
+func appendField(fields []string, f string) []string {
+	for _, x := range fields {
+		if x == f {
+			return fields
+		}
+	}
+	fields = append(fields, f)
+	sort.Strings(fields)
+	return fields
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func joinFields(fields []string) string {
+	out := ""
+	for i, f := range fields {
+		if i > 0 {
+			out += ", "
+		}
+		out += f
+	}
+	return out
+}
+
+// Completion reports the CJ service's completion events seen so far.
+func (h *Hydrator) Completion() Completion { return h.completion }
+
+// Faulted reports whether a hard metadata fault stopped the fold.
+func (h *Hydrator) Faulted() bool { return h.stopped }
+
+// LastSeq is the journal sequence number of the last record folded.
+func (h *Hydrator) LastSeq() int64 { return h.lastSeq }

@@ -1,0 +1,429 @@
+package hydrator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"eng5np/artefacts"
+	"eng5np/events"
+	"eng5np/journal"
+	"eng5np/scoring"
+)
+
+// Stats is a cheap summary of the fold for progress displays and metrics.
+type Stats struct {
+	Comparisons     int
+	Succeeded       int
+	Failed          int
+	CostUSD         float64
+	Models          []ModelCost
+	DistinctPrompts int
+	// Observed counts every record read, by topic kind; Outcomes counts what
+	// folding did with them.
+	Observed map[string]int64
+	Outcomes map[string]int64
+	// FaultsByField lists the correlation ids of faulty callbacks per
+	// metadata field.
+	FaultsByField map[string][]string
+	Faults        []artefacts.Fault
+	Completion    Completion
+}
+
+// Stats summarizes the fold so far without touching the journal.
+func (h *Hydrator) Stats() Stats {
+	s := Stats{
+		Comparisons: h.entries.len(), Succeeded: h.succeeded, Failed: h.failed, CostUSD: round6(h.costTotal),
+		Models: append([]ModelCost(nil), h.models...), DistinctPrompts: len(h.prompts),
+		Observed: map[string]int64{}, Outcomes: map[string]int64{}, FaultsByField: map[string][]string{},
+		Faults: h.artefactFaults(), Completion: h.completion,
+	}
+	for k, v := range h.observed {
+		s.Observed[k] = v
+	}
+	for k, v := range h.outcomes {
+		s.Outcomes[k.String()] = v
+	}
+	for k, v := range h.faultsByField {
+		s.FaultsByField[k] = append([]string(nil), v...)
+	}
+	return s
+}
+
+func (h *Hydrator) artefactFaults() []artefacts.Fault {
+	out := make([]artefacts.Fault, 0, len(h.faults))
+	for _, f := range h.faults {
+		out = append(out, artefacts.Fault{Kind: f.kind, Fields: f.fields, CorrelationID: f.correlationID, RequestID: f.requestID,
+			Topic: f.topic, Partition: f.partition, Offset: f.offset, Detail: f.detail})
+	}
+	return out
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// Fit refits Bradley–Terry to the succeeded comparisons with alpha 0.01,
+// over every essay of the batch, so each has a finite theta and SE even
+// before its first comparison.
+func (h *Hydrator) Fit() (*scoring.Result, error) {
+	cs := make([]scoring.Comparison, 0, h.succeeded)
+	h.entries.each(func(e entry) {
+		switch e.win {
+		case 1:
+			cs = append(cs, scoring.Comparison{Winner: h.essays[e.a].id, Loser: h.essays[e.b].id})
+		case 0:
+			cs = append(cs, scoring.Comparison{Winner: h.essays[e.b].id, Loser: h.essays[e.a].id})
+		}
+	})
+	opts := scoring.DefaultOptions()
+	opts.Items = make([]string, len(h.essays))
+	for i, e := range h.essays {
+		opts.Items[i] = e.id
+	}
+	return scoring.Fit(cs, opts)
+}
+
+// Ranked is one essay's place on the theta scale, for live displays.
+type Ranked struct {
+	ID       string
+	Theta    float64
+	SE       float64
+	IsAnchor bool
+	Grade    string // anchors: the registered grade
+	Compared int
+}
+
+// Ranking refits and returns every essay, best first.
+func (h *Hydrator) Ranking() ([]Ranked, error) {
+	res, err := h.Fit()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Ranked, 0, len(res.Items))
+	for _, it := range res.Items {
+		e := h.essays[h.indexOfID(it.ID)]
+		out = append(out, Ranked{ID: it.ID, Theta: it.Theta, SE: it.SE, IsAnchor: e.isAnchor, Grade: e.grade, Compared: it.Comparisons})
+	}
+	sortRanked(out)
+	return out, nil
+}
+
+func sortRanked(r []Ranked) {
+	sort.SliceStable(r, func(i, j int) bool {
+		if r[i].Theta != r[j].Theta {
+			return r[i].Theta > r[j].Theta
+		}
+		return r[i].ID < r[j].ID
+	})
+}
+
+func (h *Hydrator) indexOfID(id string) int { return int(h.byID[id]) }
+
+// Source streams journal records in order to fn (journal.Scan over the run's
+// journal, or a slice in tests).
+type Source func(fn func(journal.Record) error) error
+
+// SliceSource streams records held in memory.
+func SliceSource(recs []journal.Record) Source {
+	return func(fn func(journal.Record) error) error {
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// FileSource streams the journal at path.
+func FileSource(path string) Source {
+	return func(fn func(journal.Record) error) error {
+		_, err := journal.Scan(path, fn)
+		return err
+	}
+}
+
+// Sections is everything in the artefact that comes from the journal.
+type Sections struct {
+	LLMComparisons        []artefacts.Comparison
+	BTSummary             []artefacts.BTEntry
+	GradeProjections      []artefacts.GradeProjection
+	Costs                 artefacts.Costs
+	ObservedEvents        map[string]int64
+	Skipped               map[string]int64
+	ManifestStatus        artefacts.ManifestStatus
+	Reliability           artefacts.Reliability
+	ServiceComparison     *artefacts.ServiceComparison
+	GradeProjectionStatus artefacts.GradeProjectionStatus
+}
+
+var errAllFound = errors.New("all comparisons materialized")
+
+// Sections builds the artefact's journal-derived sections. src must stream
+// the same journal the fold consumed; the accepted callbacks are read back
+// from it to materialize llm_comparisons.
+func (h *Hydrator) Sections(src Source) (*Sections, error) {
+	s := &Sections{ObservedEvents: map[string]int64{}, Skipped: map[string]int64{}}
+	var err error
+	if s.LLMComparisons, err = h.materialize(src); err != nil {
+		return nil, err
+	}
+	for k, v := range h.observed {
+		s.ObservedEvents[k] = v
+	}
+	for o, v := range h.outcomes {
+		if o != Applied {
+			s.Skipped[o.String()] = v
+		}
+	}
+	s.ObservedEvents["applied"] = h.outcomes[Applied]
+	s.Costs = h.costs()
+	s.ManifestStatus = artefacts.ManifestStatus{Complete: len(h.faults) == 0, Faults: h.artefactFaults()}
+
+	fit, err := h.Fit()
+	if err != nil {
+		return nil, fmt.Errorf("refit: %w", err)
+	}
+	s.BTSummary, s.GradeProjections, s.GradeProjectionStatus, err = h.summary(fit)
+	if err != nil {
+		return nil, err
+	}
+	s.Reliability = h.reliability(fit)
+	s.ServiceComparison = h.serviceComparison(fit)
+	return s, nil
+}
+
+func (h *Hydrator) costs() artefacts.Costs {
+	c := artefacts.Costs{TotalUSD: round6(h.costTotal), TokenCounts: []artefacts.CostBreakdown{}}
+	for _, m := range h.models {
+		c.TokenCounts = append(c.TokenCounts, artefacts.CostBreakdown{Provider: m.Provider, Model: m.Model,
+			PromptTokens: int(m.PromptTokens), CompletionTokens: int(m.CompletionTokens), USD: round6(m.USD), Comparisons: m.Comparisons})
+	}
+	sort.Slice(c.TokenCounts, func(i, j int) bool {
+		a, b := c.TokenCounts[i], c.TokenCounts[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.Model < b.Model
+	})
+	return c
+}
+
+// materialize decodes every accepted callback again, in journal order.
+func (h *Hydrator) materialize(src Source) ([]artefacts.Comparison, error) {
+	total := h.entries.len()
+	out := make([]artefacts.Comparison, 0, total)
+	if total == 0 {
+		return out, nil
+	}
+	next := 0
+	err := src(func(rec journal.Record) error {
+		e := h.entries.at(next)
+		if rec.Seq != e.seq {
+			return nil
+		}
+		ev, err := h.cfg.Topics.Decode(rec.Topic, rec.Bytes())
+		if err != nil || ev.Callback == nil {
+			return fmt.Errorf("journal record %d no longer decodes as the callback it was: %v", rec.Seq, err)
+		}
+		out = append(out, h.comparison(len(out)+1, e, rec, ev))
+		next++
+		if next == total {
+			return errAllFound
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errAllFound) {
+		return nil, err
+	}
+	if next != total {
+		return nil, fmt.Errorf("the journal holds %d of the %d accepted comparisons: it was changed since it was folded", next, total)
+	}
+	return out, nil
+}
+
+func (h *Hydrator) comparison(seq int, e entry, rec journal.Record, ev *events.Event) artefacts.Comparison {
+	cb := ev.Callback
+	a, b := h.essays[e.a].id, h.essays[e.b].id
+	c := artefacts.Comparison{
+		Sequence: seq, RequestID: cb.RequestID, CorrelationID: cb.CorrelationID, EssayAID: a, EssayBID: b,
+		PromptHash: cb.PromptHash(), Provider: cb.Provider, Model: cb.Model,
+		TokensPrompt: cb.TokenUsage.PromptTokens, TokensCompletion: cb.TokenUsage.CompletionTokens, CostUSD: cb.CostEstimate,
+		StartedAt: stamp(cb.RequestedAt, ev, rec), CompletedAt: stamp(cb.CompletedAt, ev, rec),
+		Confidence: cb.Confidence, Justification: cb.Justification,
+		Source: &artefacts.RecordSource{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset},
+	}
+	rt := cb.ResponseTimeMS
+	c.ResponseTimeMS = &rt
+	if it, ok := cb.Iteration(); ok {
+		c.ComparisonIteration = &it
+	}
+	switch e.win {
+	case 1:
+		c.WinnerID, c.LoserID, c.Status = a, b, artefacts.StatusSucceeded
+	case 0:
+		c.WinnerID, c.LoserID, c.Status = b, a, artefacts.StatusSucceeded
+	default:
+		c.Status = artefacts.StatusFailed
+		if cb.ErrorDetail != nil {
+			c.ErrorCode, c.FailureReason = cb.ErrorDetail.ErrorCode, cb.ErrorDetail.Message
+		}
+		if c.FailureReason == "" {
+			c.FailureReason = "the provider reported no reason"
+		}
+	}
+	return c
+}
+
+// stamp renders a callback timestamp, falling back to the envelope's and then
+// the broker's when the callback lacks it.
+func stamp(t events.Time, ev *events.Event, rec journal.Record) string {
+	switch {
+	case !t.IsZero():
+		return artefacts.Timestamp(t.Time)
+	case !ev.Envelope.EventTimestamp.IsZero():
+		return artefacts.Timestamp(ev.Envelope.EventTimestamp.Time)
+	}
+	return artefacts.Timestamp(rec.Timestamp)
+}
+
+func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefacts.GradeProjection, artefacts.GradeProjectionStatus, error) {
+	scale, err := scoring.LookupScale(h.cfg.Snapshot.GradeScale)
+	if err != nil {
+		return nil, nil, artefacts.GradeProjectionStatus{}, err
+	}
+	anchors := map[string]string{}
+	for _, e := range h.essays {
+		if e.isAnchor {
+			anchors[e.id] = e.grade
+		}
+	}
+	proj, err := scoring.ProjectGrades(scale, fit.Items, anchors)
+	if err != nil {
+		return nil, nil, artefacts.GradeProjectionStatus{}, err
+	}
+	byID := map[string]scoring.Projection{}
+	for _, p := range proj.Projections {
+		byID[p.EssayID] = p
+	}
+	items := append([]scoring.Item(nil), fit.Items...)
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Theta != items[j].Theta {
+			return items[i].Theta > items[j].Theta
+		}
+		return items[i].ID < items[j].ID
+	})
+	var bt []artefacts.BTEntry
+	var gp []artefacts.GradeProjection
+	for rank, it := range items {
+		idx := h.indexOfID(it.ID)
+		e := h.essays[idx]
+		entry := artefacts.BTEntry{EssayID: it.ID, Theta: it.Theta, StandardError: it.SE, Rank: rank + 1,
+			ComparisonCount: it.Comparisons, Wins: it.Wins, Losses: it.Losses, IsAnchor: e.isAnchor}
+		if e.isAnchor {
+			entry.AnchorGrade = e.grade
+		}
+		if st, ok := h.service[int32(idx)]; ok {
+			v := st
+			entry.ServiceTheta = &v
+		}
+		if p, ok := byID[it.ID]; ok {
+			entry.GradeProjection = p.Grade
+			g := artefacts.GradeProjection{EssayID: it.ID, GradeScale: scale.Name, Grade: p.Grade, Probabilities: p.Probabilities,
+				PrimaryAnchorID: p.PrimaryAnchorID, AnchorAlignment: p.Alignment, IsAnchor: p.IsAnchor}
+			if p.IsAnchor {
+				g.AnchorGrade = p.AnchorGrade
+			}
+			gp = append(gp, g)
+		}
+		bt = append(bt, entry)
+	}
+	status := artefacts.GradeProjectionStatus{Projected: proj.Model != nil, SkippedReason: proj.Skipped}
+	if proj.Model != nil {
+		status.PooledSD = proj.Model.PooledSD
+		for _, b := range proj.Model.Bands {
+			band := artefacts.Band{Grade: b.Grade, Anchors: b.Anchors}
+			if !math.IsInf(b.Lower, 0) {
+				v := b.Lower
+				band.Lower = &v
+			}
+			if !math.IsInf(b.Upper, 0) {
+				v := b.Upper
+				band.Upper = &v
+			}
+			if !math.IsNaN(b.Mean) {
+				v := b.Mean
+				band.Mean = &v
+			}
+			status.Bands = append(status.Bands, band)
+		}
+	}
+	return bt, gp, status, nil
+}
+
+func (h *Hydrator) reliability(fit *scoring.Result) artefacts.Reliability {
+	r := artefacts.Reliability{SSR: fit.SSR, Alpha: fit.Alpha, Converged: fit.Converged, Iterations: fit.Iterations,
+		Components: len(fit.Components), Undefeated: fit.Undefeated, Winless: fit.Winless, Uncompared: fit.Uncompared,
+		DistinctPromptHashes: len(h.prompts)}
+	if h.entries.len() > 0 {
+		maxAbs, sum := 0, 0
+		for i := range h.essays {
+			d := int(h.slotA[i] - h.slotB[i])
+			if d < 0 {
+				d = -d
+			}
+			maxAbs = max(maxAbs, d)
+			sum += d
+		}
+		r.PositionSkew = &artefacts.PositionSkew{MaxAbs: maxAbs, MeanAbs: float64(sum) / float64(len(h.essays))}
+	}
+	if h.succeeded > 0 {
+		rate := float64(h.aWins) / float64(h.succeeded)
+		r.EssayAWinRate = &rate
+	}
+	return r
+}
+
+func (h *Hydrator) serviceComparison(fit *scoring.Result) *artefacts.ServiceComparison {
+	if len(h.service) == 0 {
+		return nil
+	}
+	sc := &artefacts.ServiceComparison{}
+	var best float64
+	for _, it := range fit.Items {
+		st, ok := h.service[int32(h.indexOfID(it.ID))]
+		if !ok {
+			continue
+		}
+		sc.Compared++
+		if d := math.Abs(st - it.Theta); d > best || sc.MaxDiffEssayID == "" {
+			best, sc.MaxDiffEssayID = d, it.ID
+		}
+	}
+	if sc.Compared > 0 {
+		sc.MaxAbsThetaDiff = &best
+	}
+	return sc
+}
+
+// FoldFile folds every record of the journal at path.
+func FoldFile(cfg Config, path string) (*Hydrator, journal.ScanResult, error) {
+	h := New(cfg)
+	res, err := journal.Scan(path, func(r journal.Record) error {
+		h.Apply(r)
+		return nil
+	})
+	return h, res, err
+}
+
+// Describe renders faults for a one-line message: what is wrong, the
+// callback's correlation id and where it was read.
+func Describe(faults []artefacts.Fault) string {
+	var parts []string
+	for _, f := range faults {
+		parts = append(parts, fmt.Sprintf("%s (field %s, correlation id %s, %s partition %d offset %d)",
+			f.Detail, strings.Join(f.Fields, ", "), f.CorrelationID, f.Topic, f.Partition, f.Offset))
+	}
+	return strings.Join(parts, "; ")
+}
