@@ -1,0 +1,223 @@
+// Package capture is the only part of the runner that talks Kafka: broker and
+// topic checks, end offsets, publishing the CJ request with acks=all, and the
+// capture session that reads the consumed topics, appends every record to the
+// journal (fsync'd) and only then hands it on.
+package capture
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"eng5np/config"
+)
+
+// Conn is how to reach a Kafka cluster.
+type Conn struct {
+	Bootstrap []string
+	ClientID  string
+	SASL      sasl.Mechanism // nil: none
+	TLS       *tls.Config    // nil: plaintext
+}
+
+// ConnFromConfig builds a Conn from the settings, loading TLS files.
+func ConnFromConfig(cfg *config.Config, bootstrap []string) (Conn, error) {
+	c := Conn{Bootstrap: bootstrap, ClientID: cfg.Kafka.ClientID}
+	k := cfg.Kafka
+	switch k.SASLMechanism {
+	case "":
+	case "plain":
+		c.SASL = plain.Mechanism{Username: k.SASLUsername, Password: k.SASLPassword.Reveal()}
+	case "scram-sha-256", "scram-sha-512":
+		algo := scram.SHA256
+		if k.SASLMechanism == "scram-sha-512" {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, k.SASLUsername, k.SASLPassword.Reveal())
+		if err != nil {
+			return Conn{}, fmt.Errorf("SASL %s: %w", k.SASLMechanism, err)
+		}
+		c.SASL = m
+	default:
+		return Conn{}, fmt.Errorf("unknown SASL mechanism %q", k.SASLMechanism)
+	}
+	if k.TLS || k.TLSCAFile != "" || k.TLSCertFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: k.TLSInsecureSkipVerify} //nolint:gosec // opt-in for testing only
+		if k.TLSCAFile != "" {
+			pem, err := os.ReadFile(k.TLSCAFile)
+			if err != nil {
+				return Conn{}, fmt.Errorf("kafka_tls_ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return Conn{}, fmt.Errorf("kafka_tls_ca_file %s holds no PEM certificate", k.TLSCAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if k.TLSCertFile != "" {
+			cert, err := tls.LoadX509KeyPair(k.TLSCertFile, k.TLSKeyFile)
+			if err != nil {
+				return Conn{}, fmt.Errorf("kafka client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		c.TLS = tc
+	}
+	return c, nil
+}
+
+// String names the cluster for messages.
+func (c Conn) String() string { return strings.Join(c.Bootstrap, ",") }
+
+func (c Conn) dialer() *kafka.Dialer {
+	return &kafka.Dialer{ClientID: c.ClientID, Timeout: 10 * time.Second, DualStack: true, SASLMechanism: c.SASL, TLS: c.TLS}
+}
+
+func (c Conn) transport() *kafka.Transport {
+	return &kafka.Transport{ClientID: c.ClientID, DialTimeout: 5 * time.Second, SASL: c.SASL, TLS: c.TLS, MetadataTTL: 5 * time.Second}
+}
+
+func (c Conn) client(timeout time.Duration) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(c.Bootstrap...), Timeout: timeout, Transport: c.transport()}
+}
+
+// UnreachableError says which broker addresses could not be reached.
+type UnreachableError struct {
+	Addrs []string
+	Err   error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("Kafka broker %s is unreachable: %v", strings.Join(e.Addrs, ", "), e.Err)
+}
+
+// CheckBroker connects to the cluster within timeout and returns its
+// partition counts by topic.
+func CheckBroker(ctx context.Context, c Conn, timeout time.Duration) (map[string]int, error) {
+	if len(c.Bootstrap) == 0 {
+		return nil, errors.New("no Kafka bootstrap address: set kafka_bootstrap (--kafka-bootstrap or KAFKA_BOOTSTRAP_SERVERS)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// A plain TCP dial first gives a clear "connection refused" for a broker
+	// that is down, instead of a protocol error later.
+	var dialErr error
+	reached := false
+	for _, addr := range c.Bootstrap {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			reached = true
+			break
+		}
+		dialErr = err
+	}
+	if !reached {
+		return nil, &UnreachableError{Addrs: c.Bootstrap, Err: dialErr}
+	}
+	md, err := c.client(timeout).Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return nil, &UnreachableError{Addrs: c.Bootstrap, Err: err}
+	}
+	parts := map[string]int{}
+	for _, t := range md.Topics {
+		if t.Error == nil {
+			parts[t.Name] = len(t.Partitions)
+		}
+	}
+	return parts, nil
+}
+
+// Offsets are positions by topic and partition.
+type Offsets map[string]map[int]int64
+
+// Clone copies the offsets.
+func (o Offsets) Clone() Offsets {
+	out := Offsets{}
+	for t, ps := range o {
+		out[t] = map[int]int64{}
+		for p, v := range ps {
+			out[t][p] = v
+		}
+	}
+	return out
+}
+
+// EndOffsets returns the next offset of every partition of the topics: the
+// point from which a capture that starts now misses nothing.
+func EndOffsets(ctx context.Context, c Conn, topics []string) (Offsets, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cl := c.client(10 * time.Second)
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("metadata from %s: %w", c, err)
+	}
+	reqs := map[string][]kafka.OffsetRequest{}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			reqs[t.Name] = append(reqs[t.Name], kafka.LastOffsetOf(p.ID))
+		}
+	}
+	for _, t := range topics {
+		if len(reqs[t]) == 0 {
+			return nil, fmt.Errorf("topic %s does not exist on %s", t, c)
+		}
+	}
+	res, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: reqs})
+	if err != nil {
+		return nil, fmt.Errorf("end offsets from %s: %w", c, err)
+	}
+	out := Offsets{}
+	for t, ps := range res.Topics {
+		out[t] = map[int]int64{}
+		for _, p := range ps {
+			if p.Error != nil {
+				return nil, fmt.Errorf("end offset of %s/%d: %w", t, p.Partition, p.Error)
+			}
+			out[t][p.Partition] = p.LastOffset
+		}
+	}
+	return out, nil
+}
+
+// Publish writes one record with acks=all and returns when the broker has
+// acknowledged it, with the time of the acknowledgement.
+func Publish(ctx context.Context, c Conn, topic string, key, value []byte) (time.Time, error) {
+	w := &kafka.Writer{
+		Addr: kafka.TCP(c.Bootstrap...), Topic: topic, RequiredAcks: kafka.RequireAll, Balancer: &kafka.Hash{},
+		BatchTimeout: time.Millisecond, MaxAttempts: 5, Transport: c.transport(), AllowAutoTopicCreation: false,
+	}
+	defer w.Close()
+	if err := w.WriteMessages(ctx, kafka.Message{Key: key, Value: value}); err != nil {
+		return time.Time{}, fmt.Errorf("publish to %s on %s: %w", topic, c, err)
+	}
+	return time.Now().UTC(), nil
+}
+
+// MissingTopics lists the topics absent from a broker's partition counts.
+func MissingTopics(parts map[string]int, want []string) []string {
+	var missing []string
+	for _, t := range want {
+		if parts[t] == 0 {
+			missing = append(missing, t)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}

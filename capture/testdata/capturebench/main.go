@@ -1,0 +1,190 @@
+// Command capturebench measures the capture path out of process, so that its
+// peak RSS is the runner's alone and kcat can read the same topics:
+//
+//	capturebench serve -n 1000000      # broker with pre-produced events; prints READY <bootstrap> <batch>
+//	capturebench capture -bootstrap B -batch U -n N
+//
+// capture/testdata/bench_capture.sh drives both and times kcat. Run from the
+// repository root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"eng5np/capture"
+	"eng5np/events"
+	"eng5np/hydrator"
+	"eng5np/inputs"
+	"eng5np/internal/benchgen"
+	"eng5np/journal"
+)
+
+const batchUUID = "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: capturebench serve|capture [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "capture":
+		err = captureRun(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown mode %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func snapshot() (inputs.Snapshot, []string, error) {
+	b, err := inputs.Load("examples/sample", inputs.Options{})
+	if err != nil {
+		return inputs.Snapshot{}, nil, err
+	}
+	s := b.Snapshot()
+	var wires []string
+	for _, e := range s.Essays() {
+		wires = append(wires, e.WireID)
+	}
+	return s, wires, nil
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	n := fs.Int("n", 1_000_000, "callbacks to pre-produce")
+	_ = fs.Parse(args)
+	_, wires, err := snapshot()
+	if err != nil {
+		return err
+	}
+	topics := events.NewTopics(events.DefaultTopicPrefix)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics.ComparisonResult()),
+		kfake.SeedTopics(1, topics.Completed(), topics.Result(), topics.Failed()))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := &kafka.Writer{Addr: kafka.TCP(c.ListenAddrs()...), Balancer: &kafka.RoundRobin{}, BatchSize: 2000, BatchTimeout: time.Millisecond}
+	ctx := context.Background()
+	const chunk = 50_000
+	for done := 0; done < *n; done += chunk {
+		s, err := benchgen.Generate(topics, batchUUID, wires, min(chunk, *n-done), uint64(done+1))
+		if err != nil {
+			return err
+		}
+		msgs := make([]kafka.Message, 0, len(s.Callbacks))
+		for i, v := range s.Callbacks {
+			// Request ids must be distinct across chunks.
+			v = []byte(strings.Replace(string(v), `"req-`, fmt.Sprintf(`"req-%d-`, done), 1))
+			msgs = append(msgs, kafka.Message{Topic: topics.ComparisonResult(), Value: v})
+			_ = i
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			return err
+		}
+		if done+chunk >= *n {
+			if err := w.WriteMessages(ctx, kafka.Message{Topic: topics.Completed(), Value: s.Completed}, kafka.Message{Topic: topics.Result(), Value: s.Result}); err != nil {
+				return err
+			}
+		}
+	}
+	w.Close()
+	fmt.Printf("READY %s %s\n", c.ListenAddrs()[0], batchUUID)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	return nil
+}
+
+func captureRun(args []string) error {
+	fs := flag.NewFlagSet("capture", flag.ExitOnError)
+	bootstrap := fs.String("bootstrap", "", "broker")
+	n := fs.Int("n", 1_000_000, "callbacks to expect")
+	dir := fs.String("dir", os.TempDir(), "where to put the journal")
+	prof := fs.String("cpuprofile", "", "write a CPU profile of the capture here")
+	_ = fs.Parse(args)
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	snap, _, err := snapshot()
+	if err != nil {
+		return err
+	}
+	topics := events.NewTopics(events.DefaultTopicPrefix)
+	conn := capture.Conn{Bootstrap: []string{*bootstrap}}
+	start := capture.Offsets{}
+	for _, t := range topics.Consumed() {
+		start[t] = map[int]int64{0: 0}
+	}
+	for p := 1; p < 3; p++ {
+		start[topics.ComparisonResult()][p] = 0
+	}
+	path := filepath.Join(*dir, "capturebench-journal.jsonl")
+	os.Remove(path)
+	defer os.Remove(path)
+	jo, err := journal.Open(path, false)
+	if err != nil {
+		return err
+	}
+	defer jo.Writer.Close()
+	h := hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
+	applied := 0
+	s := &capture.Session{Conn: conn, Start: start, Journal: jo.Writer, Capture: 1, TickEvery: time.Second,
+		Apply: func(recs []journal.Record) bool {
+			h.ApplyAll(recs)
+			applied += len(recs)
+			c := h.Completion()
+			return applied == *n+2 && c.Completed && c.HasResult
+		}}
+	t0 := time.Now()
+	if err := s.Run(context.Background()); err != nil {
+		return err
+	}
+	el := time.Since(t0)
+	st := h.Stats()
+	fi, _ := os.Stat(path)
+	fmt.Printf("captured %d events (%d comparisons) in %.2fs: %.0f events/s; journal %d MB; peak RSS %s\n",
+		applied, st.Comparisons, el.Seconds(), float64(applied)/el.Seconds(), fi.Size()>>20, peakRSS())
+	return nil
+}
+
+// peakRSS reads the process's high-water resident set size.
+func peakRSS() string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%d", &kb)
+			return fmt.Sprintf("%d MB", kb>>10)
+		}
+	}
+	return "unknown"
+}
