@@ -3,11 +3,14 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"eng5np/artefacts"
 	"eng5np/events"
 )
 
@@ -143,5 +147,82 @@ func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
 				t.Fatalf("stack up still running 5s after %s", sig)
 			}
 		})
+	}
+}
+
+// execute --stack external against `eng5np stack up` in another process
+// works as against the embedded stack, and gives the same comparisons for
+// the same seed.
+func TestExecuteAgainstStackUpProcess(t *testing.T) {
+	_, bootstrap, url := startStackProcess(t, "--seed", "9", "--mock-latency", "2ms")
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "execute", "--no-tui", "--inputs", sample, "--output-dir", out, "--stack", "external",
+		"--kafka-bootstrap", bootstrap, "--content-service-url", url, "--cj-service-url", url)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	entries, _ := os.ReadDir(out)
+	ext := &scenario{dir: filepath.Join(out, entries[0].Name())}
+	ext.raw, _ = os.ReadFile(filepath.Join(ext.dir, "assessment_run.execute.json"))
+	ext.run = &artefacts.AssessmentRun{}
+	if err := json.Unmarshal(ext.raw, ext.run); err != nil {
+		t.Fatal(err)
+	}
+	checkArtefact(t, ext)
+	if ext.run.Metadata.Stack != "external" {
+		t.Errorf("metadata.stack = %q", ext.run.Metadata.Stack)
+	}
+	emb := execute(t, "--seed", "9")
+	if emb.code != 0 {
+		t.Fatalf("embedded: exit %d\n%s", emb.code, emb.stderr)
+	}
+	if !reflect.DeepEqual(emb.comparisonSet(), ext.comparisonSet()) {
+		t.Error("the embedded stack and stack up gave different comparisons for the same seed")
+	}
+}
+
+// Ctrl-C during capture: the journal is flushed, the artefact written, exit 130.
+func TestExecuteInterruptedExits130(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(binary(t), "execute", "--no-tui", "--inputs", sample, "--output-dir", out,
+		"--fault", "late=1", "--late-delay", "60s")
+	cmd.Env = cleanEnv()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "capturing") {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Fatalf("exit %v, want 130", err)
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("execute did not stop within 15s of SIGINT")
+	}
+	entries, _ := os.ReadDir(out)
+	dir := filepath.Join(out, entries[0].Name())
+	rep, err := artefacts.Verify(dir)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after interrupt: %v %+v", err, rep)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "assessment_run.execute.json"))
+	if !strings.Contains(string(data), `"outcome": "interrupted"`) || !strings.Contains(string(data), `"partial_data": true`) {
+		t.Error("the artefact does not record the interruption")
 	}
 }

@@ -1,0 +1,327 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"eng5np/capture"
+	"eng5np/config"
+	"eng5np/devstack"
+	"eng5np/inputs"
+	"eng5np/runner"
+)
+
+// connectionKeys are the settings that say where the services are.
+var connectionKeys = []string{"stack", "kafka_bootstrap", "kafka_client_id", "topic_prefix", "kafka_sasl_mechanism", "kafka_sasl_username",
+	"kafka_sasl_password", "kafka_tls", "kafka_tls_ca_file", "kafka_tls_cert_file", "kafka_tls_key_file", "kafka_tls_insecure_skip_verify",
+	"content_service_url", "cj_service_url"}
+
+// embeddedKeys configure the embedded stack.
+var embeddedKeys = []string{"seed", "mock_latency", "fault", "late_delay", "partitions", "ground_truth"}
+
+// runKeys configure a capture.
+var runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "log_level", "no_tui"}
+
+func executeKeys() []string {
+	keys := append([]string{}, planKeys...)
+	keys = append(keys, "output_dir", "no_kafka")
+	keys = append(keys, connectionKeys...)
+	keys = append(keys, embeddedKeys...)
+	return append(keys, runKeys...)
+}
+
+// stackHandle is the services a command uses; close stops an embedded stack.
+type stackHandle struct {
+	endpoints runner.Endpoints
+	embedded  *devstack.Stack
+}
+
+func (s *stackHandle) close() {
+	if s.embedded != nil {
+		s.embedded.Close()
+	}
+}
+
+// openStack returns the endpoints of the configured stack, starting the
+// embedded one when --stack embedded. Everything after this sees addresses
+// only.
+func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*stackHandle, error) {
+	if cfg.Stack == "external" {
+		var missing []string
+		if len(cfg.Kafka.Bootstrap) == 0 && !cfg.NoKafka {
+			missing = append(missing, "--kafka-bootstrap (or KAFKA_BOOTSTRAP_SERVERS)")
+		}
+		if cfg.ContentServiceURL == "" {
+			missing = append(missing, "--content-service-url")
+		}
+		if cfg.CJServiceURL == "" {
+			missing = append(missing, "--cj-service-url")
+		}
+		if len(missing) > 0 {
+			return nil, exitf(ExitUsage, "pass "+strings.Join(missing, ", ")+", or use --stack embedded", "--stack external needs the addresses of the services")
+		}
+		conn, err := capture.ConnFromConfig(cfg, cfg.Kafka.Bootstrap)
+		if err != nil {
+			return nil, exitf(ExitUsage, "fix the Kafka TLS/SASL settings", "%v", err)
+		}
+		return &stackHandle{endpoints: runner.Endpoints{Kafka: conn, ContentURL: cfg.ContentServiceURL, CJURL: cfg.CJServiceURL}}, nil
+	}
+	gt, _, err := batchGroundTruth(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := devstack.Start(ctx, devstack.Options{Partitions: cfg.DevStack.Partitions, TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed,
+		MockLatency: cfg.DevStack.MockLatency, LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt,
+		Pricing: cfg.Pricing, Logger: logger})
+	if err != nil {
+		return nil, exitf(ExitFailure, "check that loopback networking works on this machine", "cannot start the embedded stack: %v", err)
+	}
+	conn, err := capture.ConnFromConfig(cfg, []string{s.Bootstrap})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	conn.SASL, conn.TLS = nil, nil // the embedded broker speaks plaintext
+	return &stackHandle{endpoints: runner.Endpoints{Kafka: conn, ContentURL: s.URL, CJURL: s.URL}, embedded: s}, nil
+}
+
+// batchGroundTruth reads the mock judge's ground truth for an embedded run:
+// --ground-truth, else the batch's own ground_truth.csv when present.
+func batchGroundTruth(cfg *config.Config) (map[string]float64, string, error) {
+	path := cfg.DevStack.GroundTruth
+	explicit := path != ""
+	if !explicit {
+		path = filepath.Join(cfg.Inputs, inputs.GroundTruthName)
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return nil, "none", nil
+	}
+	if err != nil {
+		return nil, "", exitf(ExitUsage, "pass an existing id,quality CSV with --ground-truth", "ground truth %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	gt, err := inputs.ParseGroundTruthCSV(path, f)
+	return gt, path, err
+}
+
+func newExecuteCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "execute",
+		Short: "Run the batch: pre-flight, upload, register anchors, publish, capture, write the artefact",
+		Long: `execute runs the pre-flight checks, then uploads the student essays to the content
+service, registers the anchors with the CJ service, writes the request to
+requests/, records the end of every consumed topic (so no callback can be missed),
+publishes the CJ request with acks=all and captures every event into the journal
+until the batch completes, fails, faults or times out. It writes
+assessment_run.execute.json and manifest.json (atomically, about once a second and
+at the end) and prints a summary.
+
+By default it starts the embedded dev stack in-process (--stack embedded), so it
+runs on a fresh checkout with no external service; --seed, --mock-latency,
+--fault and --late-delay configure that stack (see ` + "`eng5np stack up --help`" + `).
+With --stack external it talks to the services at --kafka-bootstrap,
+--content-service-url and --cj-service-url.
+
+In an interactive terminal it shows the dashboard; with --no-tui or when stdout is
+not a terminal it prints one line per state change and a progress line every few
+seconds.
+
+Exit status: 0 complete; 1 a blocking pre-flight failure or runtime failure; 2 a
+usage, config or input error; 3 a callback without its metadata (hard stop, the
+artefact is still written); 4 timed out with partial data (resume it); 5 the
+artefact failed verification; 6 the CJ service failed the batch; 130 interrupted.`,
+		Example: `  eng5np execute
+  eng5np execute --no-tui --fault duplicate=0.2 --fault malformed=0.1
+  eng5np execute --completion-timeout 5s --fault late=0.5 --late-delay 20s
+  eng5np execute --stack external --kafka-bootstrap 127.0.0.1:9092 \
+      --content-service-url http://127.0.0.1:8090 --cj-service-url http://127.0.0.1:8090`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return e.execute(ctx, cfg)
+		},
+	}
+	config.AddFlags(cmd.Flags(), executeKeys()...)
+	return cmd
+}
+
+// execute runs execute without the dashboard.
+func (e *env) execute(ctx context.Context, cfg *config.Config) error {
+	stackLog := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := openStack(ctx, cfg, stackLog)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	out := newPlainReporter(e.stdout)
+	fmt.Fprintf(e.stdout, "eng5np execute: %s, stack %s (Kafka %s)\n", cfg.Inputs, cfg.Stack, st.endpoints.Kafka)
+	pf := runner.NewPreflight(cfg, st.endpoints)
+	blocked := pf.RunAll(ctx, out.check)
+	if blocked {
+		return exitf(ExitFailure, "fix the failed checks above (each names its fix), then run again; `eng5np doctor` re-runs the checks alone",
+			"a blocking pre-flight check failed; nothing was published")
+	}
+	x := &runner.Execute{Config: cfg, Endpoints: st.endpoints, Plan: pf.Plan(), Reporter: out, Stderr: e.stderr}
+	sum, err := x.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return summaryExit(sum)
+}
+
+// summaryExit turns a run's summary into the process's exit.
+func summaryExit(s runner.Summary) error {
+	if s.ExitCode == 0 {
+		return nil
+	}
+	return &ExitError{Code: s.ExitCode, Err: errors.New(s.Message), Next: s.Next}
+}
+
+func newDoctorCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Run the pre-flight checks only and print them",
+		Long: `doctor runs the checks execute runs before it publishes anything, in the same
+order, and prints each with pass/warn/fail, its duration and a one-line fix:
+
+  config valid, inputs complete and readable, grades belong to the scale, schema
+  loads, output dir writable, broker reachable (within 5 s), topics present,
+  content service reachable, CJ service reachable, anchors registered (missing
+  ones are registered), model priced, cost estimate within budget.
+
+With the default --stack embedded it starts the embedded stack to check it;
+with --stack external it checks the services at the given addresses.
+
+Exit status: 0 when no check failed (warnings allowed), 1 when one did.`,
+		Example: `  eng5np doctor
+  eng5np doctor --stack external --kafka-bootstrap kafka.internal:9092 \
+      --content-service-url http://content:8000 --cj-service-url http://cj:9095`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			st, err := openStack(ctx, cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			defer st.close()
+			out := newPlainReporter(e.stdout)
+			if runner.NewPreflight(cfg, st.endpoints).RunAll(ctx, out.check) {
+				return exitf(ExitFailure, "fix the failed checks (each names its fix) and run `eng5np doctor` again", "a blocking check failed")
+			}
+			fmt.Fprintln(e.stdout, "all blocking checks passed")
+			return nil
+		},
+	}
+	keys := append([]string{}, planKeys...)
+	keys = append(keys, "output_dir", "no_kafka", "log_level")
+	keys = append(keys, connectionKeys...)
+	config.AddFlags(cmd.Flags(), append(keys, embeddedKeys...)...)
+	return cmd
+}
+
+func newResumeCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "resume RUN_DIR",
+		Short: "Continue capturing a run after a timeout, a crash or Ctrl-C, without republishing",
+		Long: `resume continues the capture of an existing run directory: it reads the
+journal (discarding a torn last line), continues every partition after the last
+record journaled, merges late events idempotently (duplicates change nothing) and
+rewrites assessment_run.execute.json and manifest.json in place. It publishes
+nothing.
+
+It needs the stack that served the run to be running: the addresses recorded in
+run.json are used unless --kafka-bootstrap, --content-service-url or
+--cj-service-url override them. A run on the embedded stack can only be resumed
+in place from the dashboard's summary (press r), because that stack lives as long
+as the process that started it. --completion-timeout (default: the run's) counts
+from the start of the resume.
+
+Exit status: as execute's; 2 when the run cannot be resumed (it completed, failed
+or stopped on a metadata fault).`,
+		Example: `  eng5np resume runs/sample-later-start-20261125T190929-5b0e6f5c
+  eng5np resume --completion-timeout 10m runs/sample-later-start-20261125T190929-5b0e6f5c`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return e.resume(ctx, cmd, cfg, args[0])
+		},
+	}
+	keys := append([]string{}, connectionKeys...)
+	config.AddFlags(cmd.Flags(), append(keys, runKeys...)...)
+	return cmd
+}
+
+func (e *env) resume(ctx context.Context, cmd *cobra.Command, cfg *config.Config, dir string) error {
+	rd, err := runner.OpenRunDir(dir)
+	if err != nil {
+		return exitf(ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
+	}
+	ep, err := runner.ResumeEndpoints(rd, cfg)
+	if err != nil {
+		return exitf(ExitUsage, "fix the Kafka TLS/SASL settings", "%v", err)
+	}
+	if cfg.Source("kafka_bootstrap") != "default" {
+		ep.Kafka.Bootstrap = cfg.Kafka.Bootstrap
+	}
+	if cfg.ContentServiceURL != "" {
+		ep.ContentURL = cfg.ContentServiceURL
+	}
+	if cfg.CJServiceURL != "" {
+		ep.CJURL = cfg.CJServiceURL
+	}
+	if _, err := capture.CheckBroker(ctx, ep.Kafka, runner.BrokerTimeout); err != nil {
+		next := "start the stack that served the run again, or pass --kafka-bootstrap"
+		if rd.Record.Stack == "embedded" {
+			next = "this run used the embedded stack, which stopped with its process; a run on the embedded stack resumes in place from the dashboard (press r on the summary)"
+		}
+		return exitf(ExitFailure, next, "cannot resume %s: %v", dir, err)
+	}
+	var timeout time.Duration
+	if cfg.Source("completion_timeout") != "default" {
+		timeout = cfg.CompletionTimeout
+	}
+	out := newPlainReporter(e.stdout)
+	fmt.Fprintf(e.stdout, "eng5np resume: %s (batch %s, Kafka %s)\n", dir, rd.Record.BatchUUID, ep.Kafka)
+	x := &runner.Resume{Dir: dir, Config: cfg, Endpoints: &ep, CompletionTimeout: timeout, Reporter: out, Stderr: e.stderr}
+	sum, err := x.Run(ctx)
+	var nr *runner.NotResumableError
+	if errors.As(err, &nr) {
+		if nr.Outcome == runner.OutcomeCompleted || nr.Outcome == runner.OutcomeNoResult {
+			fmt.Fprintf(e.stdout, "%s\n", nr.Reason)
+			return nil
+		}
+		return exitf(ExitUsage, "", "cannot resume %v", nr)
+	}
+	if err != nil {
+		return err
+	}
+	return summaryExit(sum)
+}

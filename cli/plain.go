@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"eng5np/runner"
+)
+
+// progressEvery is how often the plain output prints a progress line.
+const progressEvery = 5 * time.Second
+
+// plainReporter prints a run as plain lines, without escape codes: one line
+// per check, per phase and per state change, and a progress line at most
+// every progressEvery. It is what CI logs and --no-tui get.
+type plainReporter struct {
+	mu           sync.Mutex
+	w            io.Writer
+	lastProgress time.Time
+	faults       int
+	completed    bool
+	brokerErrs   int64
+	last         runner.Snapshot
+}
+
+func newPlainReporter(w io.Writer) *plainReporter { return &plainReporter{w: w} }
+
+// check prints one pre-flight result.
+func (p *plainReporter) check(c runner.Check, r runner.CheckResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf("check %-4s %-30s %6s  %s", r.Status, c.Title, r.Duration.Round(time.Millisecond), r.Detail)
+	if r.Fix != "" && r.Status != runner.Pass {
+		line += " — fix: " + r.Fix
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+// Report prints run events.
+func (p *plainReporter) Report(ev runner.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e := ev.(type) {
+	case runner.PhaseEvent:
+		if e.Detail != "" {
+			fmt.Fprintf(p.w, "%s: %s\n", e.Phase, e.Detail)
+		} else {
+			fmt.Fprintf(p.w, "%s\n", e.Phase)
+		}
+	case runner.ProgressEvent:
+		p.progress(e.Snapshot)
+	case runner.FinishedEvent:
+		p.summary(e.Summary)
+	}
+}
+
+func (p *plainReporter) progress(s runner.Snapshot) {
+	p.last = s
+	if n := len(s.Stats.Faults); n > p.faults {
+		for _, f := range s.Stats.Faults[p.faults:] {
+			fmt.Fprintf(p.w, "FAULT: %s lacks %s (correlation id %s, %s partition %d offset %d)\n",
+				f.Kind, strings.Join(f.Fields, ", "), f.CorrelationID, f.Topic, f.Partition, f.Offset)
+		}
+		p.faults = n
+	}
+	if s.Stats.Completion.Completed && !p.completed {
+		p.completed = true
+		fmt.Fprintln(p.w, "the CJ service reported completion; waiting for the result event")
+	}
+	if s.BrokerErrors > p.brokerErrs {
+		if p.brokerErrs == 0 {
+			fmt.Fprintf(p.w, "broker trouble, retrying: %s\n", s.LastBrokerErr)
+		}
+		p.brokerErrs = s.BrokerErrors
+	}
+	if s.Now.Sub(p.lastProgress) < progressEvery {
+		return
+	}
+	p.lastProgress = s.Now
+	fmt.Fprintln(p.w, progressLine(s))
+}
+
+func progressLine(s runner.Snapshot) string {
+	st := s.Stats
+	rate := 0.0
+	if n := len(s.Rate); n > 0 {
+		var sum float64
+		for _, v := range s.Rate[max(0, n-10):] {
+			sum += v
+		}
+		rate = sum / float64(min(10, n))
+	}
+	return fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d, %s to the deadline",
+		st.Comparisons, s.Expected, st.Succeeded, st.Failed, st.CostUSD, rate,
+		st.Outcomes["duplicate"], st.Outcomes["foreign_batch"], st.Outcomes["malformed"], s.Deadline.Sub(s.Now).Round(time.Second))
+}
+
+func (p *plainReporter) summary(s runner.Summary) {
+	fmt.Fprintln(p.w, summaryText(s, 0))
+}
+
+// summaryText renders a run's summary as plain text (the dashboard's summary
+// screen shows the same facts).
+func summaryText(s runner.Summary, width int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Summary: %s (exit %d)\n", s.Outcome, s.ExitCode)
+	fmt.Fprintf(&b, "  %s\n", s.Message)
+	if s.ArtefactPath != "" {
+		fmt.Fprintf(&b, "  artefact  %s\n", s.ArtefactPath)
+		fmt.Fprintf(&b, "  manifest  %s\n", s.ManifestPath)
+	} else if s.RunDir != "" {
+		fmt.Fprintf(&b, "  run dir   %s\n", s.RunDir)
+	}
+	fmt.Fprintf(&b, "  %d comparisons (%d succeeded, %d failed), $%.4f\n", s.Comparisons, s.Succeeded, s.Failed, s.CostUSD)
+	for _, m := range s.Models {
+		fmt.Fprintf(&b, "  %s/%s: %d comparisons, %d prompt + %d completion tokens, $%.4f\n", m.Provider, m.Model, m.Comparisons, m.PromptTokens, m.CompletionTokens, m.USD)
+	}
+	if s.SlowestModel != "" {
+		fmt.Fprintf(&b, "  slowest model %s; most expensive %s\n", s.SlowestModel, s.PriciestModel)
+	}
+	for _, f := range s.Faults {
+		fmt.Fprintf(&b, "  fault: %s\n", f)
+	}
+	switch {
+	case s.ArtefactPath == "":
+	case s.Verified:
+		fmt.Fprintln(&b, "  verify: OK (schema valid, checksum matches, manifest re-hashed)")
+	default:
+		fmt.Fprintf(&b, "  verify: FAILED: %s\n", strings.Join(s.VerifyProblems, "; "))
+	}
+	if s.Warning != "" {
+		fmt.Fprintf(&b, "  warning: %s\n", s.Warning)
+	}
+	if s.Next != "" {
+		fmt.Fprintf(&b, "  next: %s", s.Next)
+	}
+	_ = width
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,454 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"eng5np/artefacts"
+	"eng5np/capture"
+	"eng5np/events"
+	"eng5np/hydrator"
+	"eng5np/inputs"
+	"eng5np/journal"
+)
+
+// Throttling of the live artefact writes and ranking refits.
+const (
+	minWriteInterval = time.Second
+	rankInterval     = time.Second
+	progressInterval = 250 * time.Millisecond
+	rateWindow       = 60 // seconds kept for the rate sparkline
+)
+
+// runState is a run being captured (by execute or resume) and finished.
+type runState struct {
+	dir   string
+	rec   *RunRecord
+	snap  inputs.Snapshot
+	build artefacts.Build
+
+	topics   events.Topics
+	conn     capture.Conn
+	hyd      *hydrator.Hydrator
+	jw       *journal.Writer
+	session  *capture.Session
+	expected int
+
+	log   *slog.Logger
+	logs  *runLog
+	rep   Reporter
+	hooks Hooks
+
+	started       time.Time
+	deadline      time.Time
+	timeout       time.Duration
+	grace         time.Duration
+	budget        float64
+	completedSeen time.Time
+
+	outcome    Outcome
+	outcomeMsg string
+
+	dirty        bool
+	lastWrite    time.Time
+	writeEvery   time.Duration
+	writes       int
+	lastProgress time.Time
+	lastRank     time.Time
+	ranking      []hydrator.Ranked
+	rate         []rateBucket
+}
+
+type rateBucket struct {
+	second int64
+	count  int
+}
+
+func (r *runState) journalPath() string {
+	return filepath.Join(r.dir, filepath.FromSlash(journal.Name))
+}
+
+// capture reads from start until the batch ends, faults, times out at
+// deadline, or ctx ends, then finishes the run.
+func (r *runState) capture(ctx context.Context, start capture.Offsets, deadline time.Time, timeout time.Duration) Summary {
+	r.started = time.Now()
+	r.deadline, r.timeout = deadline, timeout
+	r.grace = time.Duration(r.rec.PostCompletionGrace)
+	r.budget = r.rec.BudgetUSD
+	r.writeEvery = minWriteInterval
+	n := len(r.rec.Captures) + 1
+	r.rec.Captures = append(r.rec.Captures, CaptureRecord{N: n, StartedAt: r.started.UTC()})
+	if err := writeJSON(r.dir, RunRecordName, r.rec); err != nil {
+		return r.finish(OutcomeInterrupted, "", err)
+	}
+	r.hooks.state("capturing")
+	r.rep.Report(PhaseEvent{Phase: PhaseCapturing, Detail: fmt.Sprintf("until %s", deadline.Local().Format("15:04:05")), At: time.Now()})
+	r.log.Info("collector_started", "event", "collector_started", "capture", n, "deadline", deadline, "start_offsets", start)
+	r.session = &capture.Session{Conn: r.conn, Start: start, Journal: r.jw, Capture: n, Log: r.log,
+		Apply: r.apply, Tick: r.tick, TickEvery: progressInterval}
+	// Decide before reading: a resumed journal may already hold the end.
+	if r.decide(time.Now()) {
+		return r.finish(r.outcome, r.outcomeMsg, nil)
+	}
+	err := r.session.Run(ctx)
+	switch {
+	case r.outcome != "":
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		r.outcome, r.outcomeMsg = OutcomeInterrupted, "interrupted: the journal is flushed and the artefact written with what was captured"
+		err = nil
+	case err != nil:
+		r.outcome = OutcomeInterrupted
+	}
+	return r.finish(r.outcome, r.outcomeMsg, err)
+}
+
+// apply folds a durable group of records.
+func (r *runState) apply(recs []journal.Record) bool {
+	now := time.Now()
+	outcomes := r.hyd.ApplyAll(recs)
+	for i, rec := range recs {
+		o := outcomes[i]
+		if r.hooks.Folded != nil {
+			r.hooks.Folded(rec, o, r.hyd)
+		}
+		r.logRecord(rec, o)
+		if o == hydrator.Applied && rec.Topic == r.topics.ComparisonResult() {
+			r.countRate(now)
+		}
+	}
+	r.dirty = true
+	return r.decide(now)
+}
+
+func (r *runState) logRecord(rec journal.Record, o hydrator.Outcome) {
+	attrs := []any{"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "seq", rec.Seq}
+	switch o {
+	case hydrator.Applied:
+		name := "event_applied"
+		if rec.Topic == r.topics.ComparisonResult() {
+			name = "comparison_applied"
+		}
+		r.log.Info(name, append(attrs, "event", name)...)
+	case hydrator.MetadataFault:
+		f := r.hyd.Stats().Faults
+		last := f[len(f)-1]
+		r.log.Error("metadata_fault", append(attrs, "event", "metadata_fault", "correlation_id", last.CorrelationID, "fields", last.Fields, "detail", last.Detail)...)
+	case hydrator.Duplicate:
+		r.log.Info("duplicate_skipped", append(attrs, "event", "duplicate_skipped")...)
+	case hydrator.ForeignBatch:
+		r.log.Info("foreign_batch_skipped", append(attrs, "event", "foreign_batch_skipped")...)
+	case hydrator.Malformed:
+		r.log.Warn("malformed_quarantined", append(attrs, "event", "malformed_quarantined", "reason", rec.Quarantined)...)
+	case hydrator.AfterFault:
+		r.log.Info("after_fault_ignored", append(attrs, "event", "after_fault_ignored")...)
+	}
+}
+
+func (r *runState) countRate(now time.Time) {
+	sec := now.Unix()
+	if n := len(r.rate); n > 0 && r.rate[n-1].second == sec {
+		r.rate[n-1].count++
+		return
+	}
+	r.rate = append(r.rate, rateBucket{second: sec, count: 1})
+	if len(r.rate) > rateWindow {
+		r.rate = r.rate[len(r.rate)-rateWindow:]
+	}
+}
+
+// decide sets the outcome when the capture must stop.
+func (r *runState) decide(now time.Time) bool {
+	if r.outcome != "" {
+		return true
+	}
+	c := r.hyd.Completion()
+	st := r.hyd.Stats()
+	switch {
+	case r.hyd.Faulted():
+		r.outcome = OutcomeMetadataFault
+		r.outcomeMsg = "metadata fault: " + hydrator.Describe(st.Faults) + "; consumption stopped"
+	case c.Failed:
+		r.outcome = OutcomeFailed
+		r.outcomeMsg = "the CJ service reported the batch failed: " + c.FailureReason
+	case c.Completed && c.HasResult:
+		r.outcome = OutcomeCompleted
+		r.outcomeMsg = fmt.Sprintf("completed: %d comparisons captured (%d succeeded, %d failed)", st.Comparisons, st.Succeeded, st.Failed)
+	case c.Completed && r.completedSeen.IsZero():
+		r.completedSeen = now
+		return r.decide(now)
+	case c.Completed && now.Sub(r.completedSeen) >= r.grace:
+		r.outcome = OutcomeNoResult
+		r.outcomeMsg = fmt.Sprintf("completed: %d comparisons captured; the result event did not arrive within --post-completion-grace %s", st.Comparisons, r.grace)
+	case r.budget > 0 && st.CostUSD > r.budget:
+		r.outcome = OutcomeBudgetExceeded
+		r.outcomeMsg = fmt.Sprintf("captured cost $%.4f exceeded --budget-usd $%.4f; capture stopped (the CJ service may still be running the batch)", st.CostUSD, r.budget)
+	case !now.Before(r.deadline):
+		r.outcome = OutcomeTimeout
+		r.outcomeMsg = fmt.Sprintf("timed out after %s with %d of %d comparisons captured", r.timeout, st.Comparisons, r.expected)
+	}
+	return r.outcome != ""
+}
+
+// tick drives deadlines, live artefact writes and progress snapshots.
+func (r *runState) tick(now time.Time) bool {
+	if r.decide(now) {
+		return true
+	}
+	if r.dirty && now.Sub(r.lastWrite) >= r.writeEvery {
+		r.writeLive()
+	}
+	if now.Sub(r.lastProgress) >= progressInterval {
+		r.lastProgress = now
+		r.rep.Report(ProgressEvent{Snapshot: r.snapshot(now)})
+	}
+	return false
+}
+
+// writeLive writes the artefact while capturing; a write that takes long
+// spaces the next ones out, so huge journals do not stall capture.
+func (r *runState) writeLive() {
+	start := time.Now()
+	_, _, err := r.writeArtefact(Outcome("running"), "capturing", false)
+	d := time.Since(start)
+	r.writeEvery = max(minWriteInterval, 5*d)
+	r.dirty = false
+	if err != nil {
+		r.log.Error("artefact_write_failed", "event", "artefact_write_failed", "error", err)
+	}
+}
+
+func (r *runState) snapshot(now time.Time) Snapshot {
+	st := r.hyd.Stats()
+	if now.Sub(r.lastRank) >= rankInterval {
+		r.lastRank = now
+		if rk, err := r.hyd.Ranking(); err == nil {
+			r.ranking = rk
+		}
+	}
+	s := Snapshot{BatchLabel: r.rec.BatchLabel, BatchUUID: r.rec.BatchUUID, Broker: r.conn.String(), RunDir: r.dir,
+		Capture: len(r.rec.Captures), Started: r.started, Deadline: r.deadline, Now: now, PublishedAt: r.rec.PublishedAt,
+		Expected: r.expected, Stats: st, Ranking: r.ranking, BudgetUSD: r.budget, LastWrite: r.lastWrite, Writes: r.writes,
+		WaitingForDone: !r.completedSeen.IsZero()}
+	if r.session != nil {
+		s.BrokerErrors, s.LastBrokerErr = r.session.BrokerErrors()
+	}
+	if st.Comparisons > 0 && r.expected > 0 {
+		s.ProjectedUSD = st.CostUSD / float64(st.Comparisons) * float64(max(r.expected, st.Comparisons))
+	}
+	// Per-second rate over the window, oldest first, with gaps as zeros.
+	if len(r.rate) > 0 {
+		from := now.Unix() - rateWindow + 1
+		s.Rate = make([]float64, rateWindow)
+		for _, b := range r.rate {
+			if i := b.second - from; i >= 0 && i < rateWindow {
+				s.Rate[i] = float64(b.count)
+			}
+		}
+	}
+	return s
+}
+
+// writeArtefact assembles the artefact with the given outcome and writes it
+// with a fresh manifest.
+func (r *runState) writeArtefact(outcome Outcome, message string, final bool) (artefacts.WriteResult, *hydrator.Sections, error) {
+	start := time.Now()
+	sec, err := r.hyd.Sections(hydrator.FileSource(r.journalPath()))
+	if err == nil {
+		if r.session != nil {
+			_ = writeJSON(r.dir, OffsetsName, OffsetsRecord{Start: r.session.Start, Next: r.session.Next(), UpdatedAt: time.Now().UTC()})
+		}
+		var run *artefacts.AssessmentRun
+		run, err = assemble(r.rec, r.snap, r.build, sec, r.hyd.Completion(), statusInput{outcome: outcome, message: message, final: final, timeout: r.timeout}, time.Now())
+		if err == nil {
+			var res artefacts.WriteResult
+			res, err = artefacts.Write(r.dir, run)
+			if err == nil {
+				r.lastWrite = time.Now()
+				r.writes++
+				r.log.Info("artefact_written", "event", "artefact_written", "path", res.ArtefactPath, "comparisons", len(sec.LLMComparisons),
+					"duration_ms", time.Since(start).Milliseconds(), "final", final)
+			}
+			if r.hooks.Written != nil {
+				r.hooks.Written(time.Since(start), err)
+			}
+			return res, sec, err
+		}
+	}
+	if r.hooks.Written != nil {
+		r.hooks.Written(time.Since(start), err)
+	}
+	return artefacts.WriteResult{}, nil, err
+}
+
+// statusInput is what the runner, not the journal, knows about a capture.
+type statusInput struct {
+	outcome Outcome
+	message string
+	final   bool
+	timeout time.Duration
+}
+
+// assemble builds the artefact of an execute run from its record, inputs
+// snapshot and journal-derived sections.
+func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *hydrator.Sections, c hydrator.Completion, st statusInput, now time.Time) (*artefacts.AssessmentRun, error) {
+	run := &artefacts.AssessmentRun{
+		Metadata: artefacts.Metadata{
+			AssignmentID: rec.Settings.AssignmentID, CourseID: rec.Settings.CourseID, GradeScale: rec.Settings.GradeScale,
+			RunnerVersion: build.RunnerVersion, GitSHA: build.GitSHA, GitDirty: build.Dirty, GeneratedAt: artefacts.Timestamp(now),
+			RunnerMode: artefacts.ModeExecute, BatchUUID: rec.BatchUUID, BatchLabel: rec.BatchLabel, CourseCode: rec.Settings.CourseCode,
+			Language: rec.Settings.Language, MaxComparisons: rec.MaxComparisons, Stack: rec.Stack, LLMConfigOverrides: rec.LLMConfigOverrides,
+		},
+		Inputs:           artefacts.InputsSection(snap),
+		LLMComparisons:   sec.LLMComparisons,
+		BTSummary:        sec.BTSummary,
+		GradeProjections: sec.GradeProjections,
+		Costs:            sec.Costs,
+	}
+	status := &artefacts.RunnerStatus{
+		Outcome: string(st.outcome), PartialData: !st.final || st.outcome.PartialData(), Message: st.message,
+		Captures: len(rec.Captures), ExpectedComparisons: rec.MaxComparisons,
+		ObservedEvents: sec.ObservedEvents, Skipped: sec.Skipped, CJStatus: c.CJStatus, FailureReason: c.FailureReason,
+	}
+	if st.final {
+		code := st.outcome.ExitCode()
+		status.ExitCode = &code
+		if c.Completed || c.HasResult {
+			status.CompletedAt = artefacts.Timestamp(now)
+		}
+	}
+	if st.outcome == OutcomeTimeout {
+		secs := st.timeout.Seconds()
+		status.TimeoutSeconds = &secs
+	}
+	if !rec.PublishedAt.IsZero() {
+		status.PublishedAt = artefacts.Timestamp(rec.PublishedAt)
+	}
+	ms := sec.ManifestStatus
+	rel := sec.Reliability
+	gps := sec.GradeProjectionStatus
+	run.Validation = artefacts.Validation{CLIEnvironment: build.Environment(), RunnerStatus: status, ManifestStatus: &ms,
+		Reliability: &rel, ServiceComparison: sec.ServiceComparison, GradeProjectionStatus: &gps}
+	return run, nil
+}
+
+// finish ends the capture: records it in run.json, closes the log, writes the
+// final artefact and manifest, verifies them and reports the summary.
+func (r *runState) finish(outcome Outcome, message string, runErr error) Summary {
+	if runErr != nil {
+		message = fmt.Sprintf("capture stopped: %v", runErr)
+		outcome = OutcomeInterrupted
+	}
+	st := r.hyd.Stats()
+	if n := len(r.rec.Captures); n > 0 {
+		r.rec.Captures[n-1].EndedAt = time.Now().UTC()
+		r.rec.Captures[n-1].Outcome = outcome
+		r.rec.Captures[n-1].Records = r.hyd.LastSeq()
+	}
+	_ = writeJSON(r.dir, RunRecordName, r.rec)
+	r.hooks.state(string(outcome))
+	r.rep.Report(PhaseEvent{Phase: PhaseWriting, At: time.Now()})
+	r.log.Info("run_finishing", "event", eventName(outcome), "outcome", outcome, "message", message,
+		"comparisons", st.Comparisons, "cost_usd", st.CostUSD)
+	// Logs are closed before the final manifest (SPEC §6).
+	r.logs.Close()
+
+	s := Summary{Outcome: outcome, ExitCode: outcome.ExitCode(), Message: message, RunDir: r.dir, BatchUUID: r.rec.BatchUUID,
+		BatchLabel: r.rec.BatchLabel, Comparisons: st.Comparisons, Succeeded: st.Succeeded, Failed: st.Failed, CostUSD: st.CostUSD,
+		Models: st.Models, Elapsed: time.Since(r.started), Timeout: r.timeout}
+	for _, f := range st.Faults {
+		s.Faults = append(s.Faults, hydrator.Describe([]artefacts.Fault{f}))
+	}
+	res, sec, err := r.writeArtefact(outcome, message, true)
+	if err != nil {
+		var se *artefacts.SchemaError
+		s.ExitCode = 1
+		if errors.As(err, &se) {
+			s.ExitCode = 5
+		}
+		s.Message = fmt.Sprintf("%s; but the final artefact could not be written: %v", message, err)
+		s.Next = "the journal in " + r.dir + " holds everything captured; report this, then rebuild the artefact with `eng5np rehydrate " + r.dir + "`"
+		r.rep.Report(FinishedEvent{Summary: s})
+		return s
+	}
+	s.ArtefactPath, s.ManifestPath = res.ArtefactPath, res.ManifestPath
+	if rep, err := artefacts.Verify(r.dir); err == nil {
+		s.Verified = rep.OK()
+		for _, p := range rep.Problems {
+			s.VerifyProblems = append(s.VerifyProblems, p.String())
+		}
+	}
+	s.SlowestModel, s.PriciestModel = modelExtremes(sec, st)
+	s.Next, s.Warning, s.Resumable = nextStep(outcome, r.dir, r.rec)
+	r.rep.Report(FinishedEvent{Summary: s})
+	return s
+}
+
+func eventName(o Outcome) string {
+	switch o {
+	case OutcomeTimeout:
+		return "collector_timeout"
+	case OutcomeMetadataFault:
+		return "collector_fault"
+	case OutcomeInterrupted:
+		return "collector_interrupted"
+	}
+	return "collector_completed"
+}
+
+// modelExtremes names the provider/model with the highest mean response time
+// and the one that cost the most.
+func modelExtremes(sec *hydrator.Sections, st hydrator.Stats) (slowest, priciest string) {
+	if len(st.Models) == 0 {
+		return "", ""
+	}
+	ms := append([]hydrator.ModelCost(nil), st.Models...)
+	sort.Slice(ms, func(i, j int) bool { return ms[i].USD > ms[j].USD })
+	priciest = fmt.Sprintf("%s/%s ($%.4f)", ms[0].Provider, ms[0].Model, ms[0].USD)
+	sum, n := map[string]int64{}, map[string]int64{}
+	for _, c := range sec.LLMComparisons {
+		k := c.Provider + "/" + c.Model
+		if c.ResponseTimeMS != nil {
+			sum[k] += *c.ResponseTimeMS
+			n[k]++
+		}
+	}
+	best, bestMean := "", -1.0
+	for k := range sum {
+		if m := float64(sum[k]) / float64(n[k]); m > bestMean || (m == bestMean && k < best) {
+			best, bestMean = k, m
+		}
+	}
+	if best != "" {
+		slowest = fmt.Sprintf("%s (mean %.0f ms)", best, bestMean)
+	}
+	return slowest, priciest
+}
+
+// nextStep says what to do after an outcome.
+func nextStep(o Outcome, dir string, rec *RunRecord) (next, warning string, resumable bool) {
+	switch o {
+	case OutcomeCompleted:
+		return "eng5np verify " + dir + " before handing the artefact on", "", false
+	case OutcomeNoResult:
+		return "eng5np verify " + dir, "the result event never arrived: bt_summary has no service_theta", false
+	case OutcomeNoKafka:
+		return "inspect " + RequestName + " in " + dir + "; run without --no-kafka to publish", "", false
+	case OutcomeFailed:
+		return "read the failure reason above and the CJ service's logs, then run the batch again", "", false
+	case OutcomeMetadataFault:
+		return "fix the producer of the callbacks named above (the artefact lists them under validation.manifest_status.faults), then run the batch again", "", false
+	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded:
+		cmd := "eng5np resume " + dir
+		if rec.Stack == "embedded" {
+			return cmd + " needs the stack that served the run; this run used the embedded stack, which lives only as long as its process: press r on the summary to resume in place",
+				"", true
+		}
+		return cmd, "", true
+	}
+	return "", "", false
+}

@@ -1,0 +1,332 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"eng5np/capture"
+	"eng5np/config"
+	"eng5np/events"
+	"eng5np/inputs"
+	"eng5np/schemas"
+)
+
+// Status is a check's verdict.
+type Status int
+
+// Check verdicts: a failed check blocks the run; a warning does not.
+const (
+	Pass Status = iota
+	Warn
+	Fail
+)
+
+func (s Status) String() string { return [...]string{"pass", "warn", "fail"}[s] }
+
+// CheckResult is what one check found.
+type CheckResult struct {
+	Status   Status
+	Detail   string // one line: what was found
+	Fix      string // one line: what to do (for warn and fail)
+	Duration time.Duration
+}
+
+// Check is one pre-flight check.
+type Check struct {
+	ID    string
+	Title string
+	run   func(ctx context.Context) CheckResult
+}
+
+// Run runs the check and times it.
+func (c Check) Run(ctx context.Context) CheckResult {
+	start := time.Now()
+	r := c.run(ctx)
+	r.Duration = time.Since(start)
+	return r
+}
+
+// Preflight holds what the checks share: the settings, the endpoints and the
+// plan the inputs check builds.
+type Preflight struct {
+	cfg  *config.Config
+	ep   Endpoints
+	svc  *services
+	plan *Plan
+	err  error // the plan's load error
+	// parts are the broker's partition counts by topic, from the broker check.
+	parts map[string]int
+}
+
+// NewPreflight prepares the checks for a run with cfg against ep.
+func NewPreflight(cfg *config.Config, ep Endpoints) *Preflight {
+	return &Preflight{cfg: cfg, ep: ep, svc: newServices(ep)}
+}
+
+// Plan is the plan built by the inputs check (nil before it ran).
+func (p *Preflight) Plan() *Plan { return p.plan }
+
+// BrokerTimeout bounds the broker check.
+const BrokerTimeout = 5 * time.Second
+
+// minFreeBytes below which the output directory check fails; warnBytes
+// below which it warns.
+const (
+	minFreeBytes  = 50 << 20
+	warnFreeBytes = 500 << 20
+)
+
+// Checks returns the checks in the order doctor prints them and the TUI
+// runs them (docs/RUNBOOK.md lists the same).
+func (p *Preflight) Checks() []Check {
+	return []Check{
+		{ID: "config", Title: "config valid", run: p.checkConfig},
+		{ID: "inputs", Title: "inputs complete and readable", run: p.checkInputs},
+		{ID: "grades", Title: "grades belong to the scale", run: p.checkGrades},
+		{ID: "schema", Title: "schema loads", run: p.checkSchema},
+		{ID: "output", Title: "output dir writable", run: p.checkOutput},
+		{ID: "broker", Title: "broker reachable", run: p.checkBroker},
+		{ID: "topics", Title: "topics present", run: p.checkTopics},
+		{ID: "content", Title: "content service reachable", run: p.checkContent},
+		{ID: "cj", Title: "CJ service reachable", run: p.checkCJ},
+		{ID: "anchors", Title: "anchors registered", run: p.checkAnchors},
+		{ID: "pricing", Title: "model priced", run: p.checkPricing},
+		{ID: "budget", Title: "cost estimate within budget", run: p.checkBudget},
+	}
+}
+
+func pass(format string, args ...any) CheckResult {
+	return CheckResult{Status: Pass, Detail: fmt.Sprintf(format, args...)}
+}
+
+func warn(fix, format string, args ...any) CheckResult {
+	return CheckResult{Status: Warn, Detail: fmt.Sprintf(format, args...), Fix: fix}
+}
+
+func fail(fix, format string, args ...any) CheckResult {
+	return CheckResult{Status: Fail, Detail: fmt.Sprintf(format, args...), Fix: fix}
+}
+
+func (p *Preflight) checkConfig(context.Context) CheckResult {
+	src := "defaults"
+	if p.cfg.File != "" {
+		src = p.cfg.File
+	}
+	if p.cfg.Stack == "external" && (len(p.ep.Kafka.Bootstrap) == 0 || p.ep.ContentURL == "" || p.ep.CJURL == "") {
+		return fail("pass --kafka-bootstrap, --content-service-url and --cj-service-url (or use --stack embedded)",
+			"--stack external needs the broker and both service URLs")
+	}
+	return pass("settings valid (%s; stack %s)", src, p.cfg.Stack)
+}
+
+func (p *Preflight) ensurePlan() {
+	if p.plan == nil {
+		p.plan, p.err = BuildPlan(p.cfg)
+	}
+}
+
+func (p *Preflight) checkInputs(context.Context) CheckResult {
+	p.ensurePlan()
+	var other []inputs.Problem
+	for _, pr := range p.plan.Batch.Problems {
+		if !pr.Grade {
+			other = append(other, pr)
+		}
+	}
+	if len(other) > 0 {
+		return fail("run `eng5np plan` to list every problem, fix them, then re-run the checks",
+			"%d problem(s): %s", len(other), other[0].String())
+	}
+	if err := p.plan.Settings.RequireIDs(); err != nil {
+		return fail("set assignment_id and course_id in batch.yaml or pass --assignment-id / --course-id", "assignment or course id missing")
+	}
+	return pass("%s: %d anchors, %d students", p.plan.Batch.Dir, len(p.plan.Batch.Anchors), len(p.plan.Batch.Students))
+}
+
+func (p *Preflight) checkGrades(context.Context) CheckResult {
+	p.ensurePlan()
+	var bad []string
+	for _, pr := range p.plan.Batch.Problems {
+		if pr.Grade {
+			bad = append(bad, pr.Path)
+		}
+	}
+	if len(bad) > 0 {
+		return fail("give each anchor a grade of "+p.plan.Batch.Scale.Name+" in anchors.csv, or choose the right --grade-scale",
+			"%d anchor(s) without a valid grade: %s", len(bad), strings.Join(bad, ", "))
+	}
+	distinct := 0
+	for _, c := range p.plan.Coverage {
+		if c.Anchors > 0 {
+			distinct++
+		}
+	}
+	if distinct < 2 {
+		return warn("add anchors of at least two grades, or accept no grade projection", "%d anchor grade(s) on %s: no grade projection", distinct, p.plan.Batch.Scale.Name)
+	}
+	return pass("%d anchors over %d of %d grades of %s", len(p.plan.Batch.Anchors), distinct, len(p.plan.Batch.Scale.Grades), p.plan.Batch.Scale.Name)
+}
+
+func (p *Preflight) checkSchema(context.Context) CheckResult {
+	if _, err := schemas.AssessmentRun(); err != nil {
+		return fail("this binary is broken: rebuild eng5np", "%v", err)
+	}
+	return pass("assessment_run schema compiled (format assertion on)")
+}
+
+func (p *Preflight) checkOutput(context.Context) CheckResult {
+	dir := p.cfg.OutputDir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fail("choose a writable --output-dir", "cannot create %s: %v", dir, errors.Unwrap(err))
+	}
+	f, err := os.CreateTemp(dir, ".eng5np-write-check-*")
+	if err != nil {
+		return fail("choose a writable --output-dir", "cannot write in %s: %v", dir, errors.Unwrap(err))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err == nil {
+		free := uint64(st.Bavail) * uint64(st.Bsize)
+		abs, _ := filepath.Abs(dir)
+		switch {
+		case free < minFreeBytes:
+			return fail("free disk space or choose another --output-dir", "%s has only %d MiB free", abs, free>>20)
+		case free < warnFreeBytes:
+			return warn("free disk space for long runs", "%s has %d MiB free", abs, free>>20)
+		}
+		return pass("%s writable, %.1f GiB free", abs, float64(free)/(1<<30))
+	}
+	return pass("%s writable", dir)
+}
+
+func (p *Preflight) checkBroker(ctx context.Context) CheckResult {
+	if p.cfg.NoKafka {
+		return warn("", "skipped: --no-kafka publishes nothing")
+	}
+	if len(p.ep.Kafka.Bootstrap) == 0 {
+		return fail("set --kafka-bootstrap (or KAFKA_BOOTSTRAP_SERVERS)", "no Kafka bootstrap address configured")
+	}
+	parts, err := capture.CheckBroker(ctx, p.ep.Kafka, BrokerTimeout)
+	p.parts = parts
+	if err != nil {
+		return fail(fmt.Sprintf("start the broker at %s or point --kafka-bootstrap at a running one (kcat -L -b %s)", p.ep.Kafka, p.ep.Kafka.Bootstrap[0]),
+			"%v", err)
+	}
+	return pass("%s answered (%d topics)", p.ep.Kafka, len(parts))
+}
+
+func (p *Preflight) checkTopics(ctx context.Context) CheckResult {
+	if p.cfg.NoKafka {
+		return warn("", "skipped: --no-kafka publishes nothing")
+	}
+	parts := p.parts
+	if parts == nil {
+		var err error
+		if parts, err = capture.CheckBroker(ctx, p.ep.Kafka, BrokerTimeout); err != nil {
+			return fail("fix the broker check first", "cannot list topics: %v", err)
+		}
+	}
+	topics := events.NewTopics(p.cfg.Kafka.TopicPrefix)
+	if missing := capture.MissingTopics(parts, topics.All()); len(missing) > 0 {
+		return fail("create the topics, or set topic_prefix to the cluster's prefix", "missing on %s: %s", p.ep.Kafka, strings.Join(missing, ", "))
+	}
+	return pass("all 5 topics present (%s: %d partitions)", topics.ComparisonResult(), parts[topics.ComparisonResult()])
+}
+
+func (p *Preflight) checkContent(ctx context.Context) CheckResult {
+	if err := p.svc.reachable(ctx, p.ep.ContentURL, "/healthz"); err != nil {
+		return fail("start the content service or fix --content-service-url", "content service at %s: %v", p.ep.ContentURL, err)
+	}
+	return pass("%s answered", p.ep.ContentURL)
+}
+
+func (p *Preflight) checkCJ(ctx context.Context) CheckResult {
+	if err := p.svc.reachable(ctx, p.ep.CJURL, "/healthz"); err != nil {
+		return fail("start the CJ service or fix --cj-service-url", "CJ service at %s: %v", p.ep.CJURL, err)
+	}
+	return pass("%s answered", p.ep.CJURL)
+}
+
+// checkAnchors registers the batch's anchors that the CJ service does not
+// hold yet for the assignment (registration is idempotent).
+func (p *Preflight) checkAnchors(ctx context.Context) CheckResult {
+	p.ensurePlan()
+	if err := p.plan.Settings.RequireIDs(); err != nil || len(p.plan.Batch.Anchors) == 0 {
+		return fail("fix the inputs check first", "no assignment id or no anchors")
+	}
+	assignment := p.plan.Settings.AssignmentID
+	list, err := p.svc.anchors(ctx, assignment)
+	if err != nil {
+		return fail("check --cj-service-url and the CJ service's logs", "cannot list the anchors of assignment %s: %v", assignment, err)
+	}
+	have := map[string]string{}
+	for _, a := range list.Anchors {
+		have[a.AnchorLabel] = a.Grade
+	}
+	registered := 0
+	for _, a := range p.plan.Batch.Anchors {
+		if have[a.ID] == a.Grade {
+			continue
+		}
+		if err := p.svc.registerAnchor(ctx, assignment, a.ID, a.Grade, a.Text); err != nil {
+			return fail("check the CJ service's logs", "registering anchor %s failed: %v", a.ID, err)
+		}
+		registered++
+	}
+	if registered > 0 {
+		return pass("%d anchors registered for assignment %s (%d newly)", len(p.plan.Batch.Anchors), assignment, registered)
+	}
+	return pass("%d anchors already registered for assignment %s", len(p.plan.Batch.Anchors), assignment)
+}
+
+func (p *Preflight) checkPricing(context.Context) CheckResult {
+	p.ensurePlan()
+	e := p.plan.Estimate
+	if !e.Priced {
+		if p.cfg.BudgetUSD > 0 {
+			return fail("add "+e.Provider+"/"+e.Model+" to the pricing list in eng5np.yaml", "%s/%s has no price, so --budget-usd cannot be enforced", e.Provider, e.Model)
+		}
+		return warn("add "+e.Provider+"/"+e.Model+" to the pricing list in eng5np.yaml", "%s/%s has no price: costs are shown as reported by the provider only", e.Provider, e.Model)
+	}
+	pr, _ := p.cfg.Pricing.Lookup(e.Provider, e.Model)
+	return pass("%s/%s: $%g in / $%g out per 1M tokens", e.Provider, e.Model, pr.InputUSDPerMTok, pr.OutputUSDPerMTok)
+}
+
+func (p *Preflight) checkBudget(context.Context) CheckResult {
+	p.ensurePlan()
+	e := p.plan.Estimate
+	switch {
+	case p.cfg.BudgetUSD <= 0:
+		if e.Priced {
+			return pass("no --budget-usd set; estimate $%.4f for %d comparisons", e.USD, e.Comparisons)
+		}
+		return pass("no --budget-usd set")
+	case !e.Priced:
+		return fail("price the model (see the pricing check)", "cannot compare an unpriced model with the $%.2f budget", p.cfg.BudgetUSD)
+	case e.USD > p.cfg.BudgetUSD:
+		return fail("raise --budget-usd or lower --max-comparisons", "estimate $%.4f for %d comparisons exceeds the budget $%.4f", e.USD, e.Comparisons, p.cfg.BudgetUSD)
+	}
+	return pass("estimate $%.4f within the budget $%.4f", e.USD, p.cfg.BudgetUSD)
+}
+
+// RunAll runs every check in order and reports each result as it finishes.
+func (p *Preflight) RunAll(ctx context.Context, done func(Check, CheckResult)) (blocked bool) {
+	for _, c := range p.Checks() {
+		r := c.Run(ctx)
+		if r.Status == Fail {
+			blocked = true
+		}
+		if done != nil {
+			done(c, r)
+		}
+	}
+	return blocked
+}

@@ -1,0 +1,140 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"eng5np/artefacts"
+	"eng5np/capture"
+	"eng5np/events"
+	"eng5np/inputs"
+)
+
+// Names inside a run directory.
+const (
+	RunRecordName   = "run.json"
+	OffsetsName     = "events/offsets.json"
+	RequestName     = "requests/cj_assessment_request.json"
+	UploadCacheName = "content_upload_cache.json"
+	LogName         = "logs/eng5np.log"
+)
+
+// RunRecord is run.json: what resume and rehydrate need to know about the
+// run besides the journal and the inputs snapshot. It never holds a secret.
+type RunRecord struct {
+	Version     int       `json:"version"`
+	BatchUUID   string    `json:"batch_uuid"`
+	BatchLabel  string    `json:"batch_label"`
+	RunnerMode  string    `json:"runner_mode"`
+	CreatedAt   time.Time `json:"created_at"`
+	PublishedAt time.Time `json:"published_at,omitempty"`
+	// CorrelationID is the request envelope's.
+	CorrelationID string   `json:"correlation_id"`
+	Settings      Settings `json:"settings"`
+	Stack         string   `json:"stack"`
+	Kafka         struct {
+		Bootstrap     []string `json:"bootstrap"`
+		ClientID      string   `json:"client_id"`
+		TopicPrefix   string   `json:"topic_prefix"`
+		SASLMechanism string   `json:"sasl_mechanism,omitempty"`
+		SASLUsername  string   `json:"sasl_username,omitempty"`
+		TLS           bool     `json:"tls,omitempty"`
+	} `json:"kafka"`
+	ContentServiceURL   string                     `json:"content_service_url"`
+	CJServiceURL        string                     `json:"cj_service_url"`
+	MaxComparisons      int                        `json:"max_comparisons"`
+	CompletionTimeout   Duration                   `json:"completion_timeout"`
+	PostCompletionGrace Duration                   `json:"post_completion_grace"`
+	BudgetUSD           float64                    `json:"budget_usd,omitempty"`
+	LLMConfigOverrides  *events.LLMConfigOverrides `json:"llm_config_overrides,omitempty"`
+	NoKafka             bool                       `json:"no_kafka,omitempty"`
+	Captures            []CaptureRecord            `json:"captures"`
+}
+
+// CaptureRecord is one capture session (execute, then each resume).
+type CaptureRecord struct {
+	N         int       `json:"n"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at,omitempty"`
+	Outcome   Outcome   `json:"outcome,omitempty"`
+	Records   int64     `json:"records"`
+}
+
+// Duration is a time.Duration written as text ("30m0s").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration written as text.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// OffsetsRecord is events/offsets.json: where capture started and how far it
+// has journaled, per topic and partition.
+type OffsetsRecord struct {
+	Start     capture.Offsets `json:"start"`
+	Next      capture.Offsets `json:"next"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func writeJSON(dir, name string, v any) error {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := artefacts.MkdirAll(filepath.Dir(p)); err != nil {
+		return err
+	}
+	return artefacts.WriteJSONAtomic(p, v)
+}
+
+func readJSON(dir, name string, v any) error {
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s is not valid: %w", name, err)
+	}
+	return nil
+}
+
+// RunDir is a run directory read back from disk.
+type RunDir struct {
+	Dir      string
+	Record   RunRecord
+	Snapshot inputs.Snapshot
+	Offsets  OffsetsRecord
+}
+
+// OpenRunDir reads run.json, inputs.json and events/offsets.json.
+func OpenRunDir(dir string) (*RunDir, error) {
+	rd := &RunDir{Dir: dir}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a run directory", dir)
+	}
+	if err := readJSON(dir, RunRecordName, &rd.Record); err != nil {
+		return nil, fmt.Errorf("%s: cannot read run.json (%v); is this a run directory written by execute?", dir, err)
+	}
+	if err := readJSON(dir, artefacts.InputsName, &rd.Snapshot); err != nil {
+		return nil, fmt.Errorf("%s: cannot read inputs.json: %v", dir, err)
+	}
+	if err := rd.Snapshot.Validate(); err != nil {
+		return nil, err
+	}
+	if err := readJSON(dir, OffsetsName, &rd.Offsets); err != nil && !os.IsNotExist(err) {
+		return nil, fmt.Errorf("%s: %v", dir, err)
+	}
+	return rd, nil
+}
