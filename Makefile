@@ -5,16 +5,15 @@ GIT_SHA := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X eng5np/artefacts.gitSHA=$(GIT_SHA)
 FUZZTIME ?= 60s
 
-.PHONY: build run test lint bench bench-peers fuzz clean
+.PHONY: build run test lint bench bench-peers bench-capture fuzz clean
 
 ## build: compile bin/eng5np with the git commit stamped in
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-## run: plan and dry-run the bundled sample batch
+## run: execute the bundled sample batch on the embedded stack (mock judge paced at 500ms so the dashboard can be watched)
 run: build
-	./$(BIN) plan
-	./$(BIN) dry-run
+	./$(BIN) execute --mock-latency 500ms
 
 ## test: vet, gofmt check and the whole test suite with the race detector
 test: lint
@@ -34,10 +33,15 @@ bench: build
 bench-peers: build
 	scoring/testdata/bench_peers.sh
 
+## bench-capture: capture N pre-produced callbacks out of process (peak RSS) and compare with kcat
+N ?= 1000000
+bench-capture:
+	capture/testdata/bench_capture.sh $(N)
+
 ## fuzz: run every fuzz target for FUZZTIME (default 60s) each
 fuzz:
 	@set -e; for t in \
-	  scoring:FuzzFit events:FuzzDecode \
+	  scoring:FuzzFit events:FuzzDecode journal:FuzzScan \
 	  inputs:FuzzDocxText inputs:FuzzDocumentXML inputs:FuzzParseAnchorsCSV inputs:FuzzParseComparisonsCSV; do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "== $$pkg $$name ($(FUZZTIME))"; \

@@ -154,6 +154,15 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
 			if err != nil {
 				return err
 			}
+			if e.useTUI(cfg) {
+				// The dashboard handles SIGINT and SIGTERM itself (a clean stop).
+				st, err := openStack(context.Background(), cfg, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return err
+				}
+				defer st.close()
+				return e.dashboard(context.Background(), cfg, st, "", 0)
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return e.execute(ctx, cfg)
@@ -307,6 +316,9 @@ func (e *env) resume(ctx context.Context, cmd *cobra.Command, cfg *config.Config
 	var timeout time.Duration
 	if cfg.Source("completion_timeout") != "default" {
 		timeout = cfg.CompletionTimeout
+	}
+	if e.useTUI(cfg) {
+		return e.dashboard(context.Background(), cfg, &stackHandle{endpoints: ep}, dir, timeout)
 	}
 	out := newPlainReporter(e.stdout)
 	fmt.Fprintf(e.stdout, "eng5np resume: %s (batch %s, Kafka %s)\n", dir, rd.Record.BatchUUID, ep.Kafka)

@@ -90,6 +90,9 @@ type FileStatus struct {
 type Problem struct {
 	Path string
 	Msg  string
+	// Grade is set for problems with an anchor's grade (missing, or not on
+	// the scale).
+	Grade bool
 }
 
 func (p Problem) String() string {
@@ -455,7 +458,7 @@ func (l *loader) readAnchors() {
 			} else {
 				msg = fmt.Sprintf("grade %q (%s) is not on scale %s (%s)", rawGrade, a.GradeFrom, l.b.Scale.Name, strings.Join(l.b.Scale.Grades, ", "))
 			}
-			l.b.problem(rel, msg)
+			l.b.Problems = append(l.b.Problems, Problem{Path: rel, Msg: msg, Grade: true})
 			st.Status, st.Detail = "problem", msg
 			ok = false
 		}

@@ -351,6 +351,9 @@ func (r *runState) finish(outcome Outcome, message string, runErr error) Summary
 	}
 	_ = writeJSON(r.dir, RunRecordName, r.rec)
 	r.hooks.state(string(outcome))
+	// A last snapshot, so the display shows the final counts (and a fault
+	// that ended the capture) before the summary.
+	r.rep.Report(ProgressEvent{Snapshot: r.snapshot(time.Now())})
 	r.rep.Report(PhaseEvent{Phase: PhaseWriting, At: time.Now()})
 	r.log.Info("run_finishing", "event", eventName(outcome), "outcome", outcome, "message", message,
 		"comparisons", st.Comparisons, "cost_usd", st.CostUSD)

@@ -44,6 +44,11 @@ type Check struct {
 	run   func(ctx context.Context) CheckResult
 }
 
+// NewCheck makes a check from a function (for other check sources and tests).
+func NewCheck(id, title string, run func(ctx context.Context) CheckResult) Check {
+	return Check{ID: id, Title: title, run: run}
+}
+
 // Run runs the check and times it.
 func (c Check) Run(ctx context.Context) CheckResult {
 	start := time.Now()
