@@ -104,6 +104,7 @@ type Model struct {
 	exitCode  int
 	started  bool
 	startNow bool // start the backend from Init (no pre-flight screen)
+	spinning bool // the spinner's tick loop is running
 }
 
 // New builds the dashboard for a backend.
@@ -133,6 +134,8 @@ func clock() tea.Cmd {
 // Init starts the first check (or, with startNow, the run), the spinner and
 // the clock.
 func (m Model) Init() tea.Cmd {
+	// Init cannot change the model, so the spinner's first tick loop is
+	// started here unconditionally and stops itself when not shown.
 	first := m.runCheck(0)
 	if m.startNow {
 		b, rep := m.backend, m.rep
@@ -150,6 +153,27 @@ func (m *Model) runCheck(i int) tea.Cmd {
 	return func() tea.Msg {
 		return preflightCheckDoneMsg{Gen: gen, Index: i, Result: b.RunCheck(ctx, i)}
 	}
+}
+
+// spinnerShown reports whether a spinner is on screen.
+func (m Model) spinnerShown() bool {
+	switch m.screen {
+	case screenPreflight:
+		done, _ := m.preflightDone()
+		return !done
+	case screenLive:
+		return m.snap == nil
+	}
+	return false
+}
+
+// spin restarts the spinner's ticks when a screen needs it again.
+func (m *Model) spin() tea.Cmd {
+	if m.spinning || !m.spinnerShown() {
+		return nil
+	}
+	m.spinning = true
+	return m.spinner.Tick
 }
 
 // preflightDone reports whether every check finished, and whether one failed.
@@ -175,8 +199,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.now = time.Time(msg)
 		return m, clock()
 	case spinner.TickMsg:
+		// The spinner only ticks while one is on screen: every tick redraws,
+		// and the live view has no spinner once data flows.
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
+		if !m.spinnerShown() {
+			m.spinning = false
+			return m, nil
+		}
 		return m, cmd
 	case preflightCheckDoneMsg:
 		if msg.Gen != m.gen || msg.Index >= len(m.checks) {
@@ -250,7 +280,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 			m.backend.Reset()
 			m.resetChecks()
-			return m, m.runCheck(0)
+			first := m.runCheck(0)
+			return m, tea.Batch(first, m.spin())
 		case key.Matches(msg, m.keys.Start):
 			if done, blocked := m.preflightDone(); !done || blocked || m.started {
 				return m, nil
@@ -258,7 +289,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.started = true
 			m.screen = screenLive
 			b, rep := m.backend, m.rep
-			return m, func() tea.Msg { b.Start(rep); return nil }
+			return m, tea.Batch(func() tea.Msg { b.Start(rep); return nil }, m.spin())
 		}
 	case screenLive:
 		switch {
@@ -287,7 +318,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.snap = nil
 			m.summary = nil
 			b, rep := m.backend, m.rep
-			return m, func() tea.Msg { b.Resume(rep); return nil }
+			return m, tea.Batch(func() tea.Msg { b.Resume(rep); return nil }, m.spin())
 		}
 	}
 	return m, nil
