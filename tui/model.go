@@ -102,9 +102,9 @@ type Model struct {
 	summary   *runner.Summary
 	faultHold bool // a hard fault ended the run; the live view shows it until Enter
 	exitCode  int
-	started  bool
-	startNow bool // start the backend from Init (no pre-flight screen)
-	spinning bool // the spinner's tick loop is running
+	started   bool
+	startNow  bool // start the backend from Init (no pre-flight screen)
+	spinning  bool // the spinner's tick loop is running
 }
 
 // New builds the dashboard for a backend.
