@@ -203,13 +203,24 @@ func (c *client) collect(batchID string, offsets map[string]map[int]int64, timeo
 	defer func() { cancel(); wg.Wait() }()
 	out := &collected{}
 	var lingerC <-chan time.Time
+	// Topics are read independently, so the event that ends a batch can
+	// arrive before the callbacks published ahead of it on other partitions:
+	// once done, keep reading until the topics have been quiet for a while.
+	const quiet = 300 * time.Millisecond
+	var quietT *time.Timer
+	var quietC <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return out
 		case <-lingerC:
 			return out
+		case <-quietC:
+			return out
 		case r := <-ch:
+			if quietT != nil {
+				quietT.Reset(quiet)
+			}
 			ev, err := c.topics.Decode(r.topic, r.value)
 			if err != nil {
 				out.malformed++
@@ -233,8 +244,10 @@ func (c *client) collect(batchID string, offsets map[string]map[int]int64, timeo
 			}
 			done := out.failed != nil || (out.result != nil && out.completed != nil)
 			switch {
+			case done && linger == 0 && quietT == nil:
+				quietT = time.NewTimer(quiet)
+				quietC = quietT.C
 			case done && linger == 0:
-				return out
 			case done && lingerC == nil:
 				lingerC = time.After(linger)
 			case out.result != nil && out.completed == nil && lingerC == nil:
