@@ -45,6 +45,7 @@ type Config struct {
 	PostCompletionGrace time.Duration
 	BudgetUSD           float64
 	MetricsAddr         string
+	MetricsLinger       time.Duration
 	LogLevel            string
 	NoKafka             bool
 	NoTUI               bool

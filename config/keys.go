@@ -113,8 +113,10 @@ var keys = []key{
 		check: durationMin(0), set: func(c *Config, v any) { c.PostCompletionGrace = v.(time.Duration) }},
 	{name: "budget_usd", flag: "budget-usd", kind: kindFloat, def: "0", usage: "abort ceiling in USD for the estimated and the captured cost (0: no ceiling)", accepts: "a number ≥ 0",
 		check: floatRange(0, 1e9), set: func(c *Config, v any) { c.BudgetUSD = v.(float64) }},
-	{name: "metrics_addr", flag: "metrics-addr", kind: kindString, usage: "serve Prometheus metrics on HOST:PORT at /metrics", accepts: "host:port, e.g. 127.0.0.1:9464",
-		check: checkHostPort, set: func(c *Config, v any) { c.MetricsAddr = v.(string) }},
+	{name: "metrics_addr", flag: "metrics-addr", kind: kindString, usage: "serve Prometheus metrics on HOST:PORT at /metrics (port 0 picks a free one and prints it)", accepts: "host:port, e.g. 127.0.0.1:9464",
+		check: checkListenAddr, set: func(c *Config, v any) { c.MetricsAddr = v.(string) }},
+	{name: "metrics_linger", flag: "metrics-linger", kind: kindDuration, def: "0s", usage: "keep serving /metrics this long after a headless run ends, so a scraper sees the final values (Ctrl-C cuts it short)", accepts: "a duration such as 30s (0: stop at once)",
+		check: durationMin(0), set: func(c *Config, v any) { c.MetricsLinger = v.(time.Duration) }},
 	{name: "log_level", flag: "log-level", kind: kindString, def: "warn", usage: "level of the log lines written to stderr (the run's log file always records info and up)", accepts: "debug | info | warn | error",
 		check: oneOf("debug", "info", "warn", "error"), set: func(c *Config, v any) { c.LogLevel = v.(string) }},
 	{name: "no_kafka", flag: "no-kafka", kind: kindBool, def: "false", usage: "write the request file but publish nothing", accepts: "true | false",
@@ -125,7 +127,7 @@ var keys = []key{
 		check: intRange(0, 1<<53), set: func(c *Config, v any) { c.DevStack.Seed = int64(v.(int)) }},
 	{name: "mock_latency", flag: "mock-latency", kind: kindDuration, def: "20ms", usage: "embedded stack: mock LLM latency per request (seeded jitter added)", accepts: "a duration such as 20ms (0 for none)",
 		check: durationMin(0), set: func(c *Config, v any) { c.DevStack.MockLatency = v.(time.Duration) }},
-	{name: "fault", flag: "fault", kind: kindList, usage: "embedded stack: inject a fault, NAME=RATE (repeatable); see `eng5np stack up --help`", accepts: "NAME=RATE with RATE in [0,1], NAME one of " + strings.Join(fault.Names(), ", "),
+	{name: "fault", flag: "fault", kind: kindList, usage: "embedded stack: inject a `NAME=RATE` fault (repeatable); the faults are listed by eng5np stack up --help", accepts: "NAME=RATE with RATE in [0,1], NAME one of " + strings.Join(fault.Names(), ", "),
 		check: checkFault, set: func(c *Config, v any) { c.DevStack.Faults = parseFaults(v.([]string)) }},
 	{name: "late_delay", flag: "late-delay", kind: kindDuration, def: "30s", usage: "embedded stack: delay of callbacks hit by the late fault", accepts: "a duration such as 30s",
 		check: durationMin(0), set: func(c *Config, v any) { c.DevStack.LateDelay = v.(time.Duration) }},
@@ -233,6 +235,18 @@ func checkHostPort(s string) error {
 		return fmt.Errorf("%q is not host:port", s)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%q has an invalid port", s)
+	}
+	return nil
+}
+
+// checkListenAddr accepts host:port for a listener; port 0 picks a free one.
+func checkListenAddr(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		return fmt.Errorf("%q has an invalid port", s)
 	}
 	return nil
