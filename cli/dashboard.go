@@ -161,9 +161,9 @@ func (b *dashboardBackend) wait() runner.Summary {
 }
 
 // dashboard runs execute (or a resume) with the dashboard.
-func (e *env) dashboard(ctx context.Context, cfg *config.Config, st *stackHandle, resumeDir string, timeout time.Duration) error {
+func (e *env) dashboard(ctx context.Context, cfg *config.Config, st *stackHandle, resumeDir string, timeout time.Duration, hooks runner.Hooks) error {
 	b := newDashboardBackend(ctx, cfg, st.endpoints)
-	b.resumeDir, b.timeout = resumeDir, timeout
+	b.resumeDir, b.timeout, b.hooks = resumeDir, timeout, hooks
 	info := tui.Info{BatchLabel: cfg.BatchLabel, Stack: cfg.Stack, Inputs: cfg.Inputs}
 	if info.BatchLabel == "" {
 		if plan, err := runner.BuildPlan(cfg); plan != nil && err == nil {

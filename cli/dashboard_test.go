@@ -37,7 +37,7 @@ func loadTestConfig(t *testing.T, args ...string) *config.Config {
 func TestDashboardEndToEnd(t *testing.T) {
 	cfg := loadTestConfig(t, "--inputs", sample, "--output-dir", t.TempDir(), "--mock-latency", "40ms")
 	ctx := context.Background()
-	st, err := openStack(ctx, cfg, slog.New(slog.DiscardHandler))
+	st, err := openStack(ctx, cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/devstack"
 	"eng5np/inputs"
+	"eng5np/metrics"
 	"eng5np/runner"
 )
 
@@ -32,7 +34,7 @@ var connectionKeys = []string{"stack", "kafka_bootstrap", "kafka_client_id", "to
 var embeddedKeys = []string{"seed", "mock_latency", "fault", "late_delay", "partitions", "ground_truth"}
 
 // runKeys configure a capture.
-var runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "log_level", "no_tui"}
+var runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "metrics_linger", "log_level", "no_tui"}
 
 func executeKeys() []string {
 	keys := append([]string{}, planKeys...)
@@ -57,7 +59,7 @@ func (s *stackHandle) close() {
 // openStack returns the endpoints of the configured stack, starting the
 // embedded one when --stack embedded. Everything after this sees addresses
 // only.
-func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*stackHandle, error) {
+func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*stackHandle, error) {
 	if cfg.Stack == "external" {
 		var missing []string
 		if len(cfg.Kafka.Bootstrap) == 0 && !cfg.NoKafka {
@@ -84,7 +86,7 @@ func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*s
 	}
 	s, err := devstack.Start(ctx, devstack.Options{Partitions: cfg.DevStack.Partitions, TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed,
 		MockLatency: cfg.DevStack.MockLatency, LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt,
-		Pricing: cfg.Pricing, Logger: logger})
+		Pricing: cfg.Pricing, Logger: logger, Metrics: reg})
 	if err != nil {
 		return nil, exitf(ExitFailure, "check that loopback networking works on this machine", "cannot start the embedded stack: %v", err)
 	}
@@ -154,18 +156,23 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
 			if err != nil {
 				return err
 			}
+			obs, err := startMetrics(cfg)
+			if err != nil {
+				return err
+			}
+			defer obs.close()
 			if e.useTUI(cfg) {
 				// The dashboard handles SIGINT and SIGTERM itself (a clean stop).
-				st, err := openStack(context.Background(), cfg, slog.New(slog.DiscardHandler))
+				st, err := openStack(context.Background(), cfg, slog.New(slog.DiscardHandler), obs.registry())
 				if err != nil {
 					return err
 				}
 				defer st.close()
-				return e.dashboard(context.Background(), cfg, st, "", 0)
+				return e.dashboard(context.Background(), cfg, st, "", 0, obs.hooks())
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return e.execute(ctx, cfg)
+			return e.execute(ctx, cfg, obs)
 		},
 	}
 	config.AddFlags(cmd.Flags(), executeKeys()...)
@@ -173,9 +180,9 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
 }
 
 // execute runs execute without the dashboard.
-func (e *env) execute(ctx context.Context, cfg *config.Config) error {
+func (e *env) execute(ctx context.Context, cfg *config.Config, obs *observability) error {
 	stackLog := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := openStack(ctx, cfg, stackLog)
+	st, err := openStack(ctx, cfg, stackLog, obs.registry())
 	if err != nil {
 		return err
 	}
@@ -188,11 +195,15 @@ func (e *env) execute(ctx context.Context, cfg *config.Config) error {
 		return exitf(ExitFailure, "fix the failed checks above (each names its fix), then run again; `eng5np doctor` re-runs the checks alone",
 			"a blocking pre-flight check failed; nothing was published")
 	}
-	x := &runner.Execute{Config: cfg, Endpoints: st.endpoints, Plan: pf.Plan(), Reporter: out, Stderr: e.stderr}
+	if obs.server != nil {
+		fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", obs.server.Addr)
+	}
+	x := &runner.Execute{Config: cfg, Endpoints: st.endpoints, Plan: pf.Plan(), Reporter: out, Stderr: e.stderr, Hooks: obs.hooks()}
 	sum, err := x.Run(ctx)
 	if err != nil {
 		return err
 	}
+	obs.linger(ctx, e.stdout, cfg.MetricsLinger)
 	return summaryExit(sum)
 }
 
@@ -231,7 +242,7 @@ Exit status: 0 when no check failed (warnings allowed), 1 when one did.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			st, err := openStack(ctx, cfg, slog.New(slog.DiscardHandler))
+			st, err := openStack(ctx, cfg, slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				return err
 			}
@@ -317,12 +328,20 @@ func (e *env) resume(ctx context.Context, cmd *cobra.Command, cfg *config.Config
 	if cfg.Source("completion_timeout") != "default" {
 		timeout = cfg.CompletionTimeout
 	}
+	obs, err := startMetrics(cfg)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
 	if e.useTUI(cfg) {
-		return e.dashboard(context.Background(), cfg, &stackHandle{endpoints: ep}, dir, timeout)
+		return e.dashboard(context.Background(), cfg, &stackHandle{endpoints: ep}, dir, timeout, obs.hooks())
 	}
 	out := newPlainReporter(e.stdout)
 	fmt.Fprintf(e.stdout, "eng5np resume: %s (batch %s, Kafka %s)\n", dir, rd.Record.BatchUUID, ep.Kafka)
-	x := &runner.Resume{Dir: dir, Config: cfg, Endpoints: &ep, CompletionTimeout: timeout, Reporter: out, Stderr: e.stderr}
+	if obs.server != nil {
+		fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", obs.server.Addr)
+	}
+	x := &runner.Resume{Dir: dir, Config: cfg, Endpoints: &ep, CompletionTimeout: timeout, Reporter: out, Stderr: e.stderr, Hooks: obs.hooks()}
 	sum, err := x.Run(ctx)
 	var nr *runner.NotResumableError
 	if errors.As(err, &nr) {
@@ -335,5 +354,65 @@ func (e *env) resume(ctx context.Context, cmd *cobra.Command, cfg *config.Config
 	if err != nil {
 		return err
 	}
+	obs.linger(ctx, e.stdout, cfg.MetricsLinger)
 	return summaryExit(sum)
+}
+
+// observability is the metrics of one command: a registry, the runner's
+// metrics on it, and the server behind --metrics-addr. Without
+// --metrics-addr it is empty and costs nothing.
+type observability struct {
+	reg    *prometheus.Registry
+	runner *metrics.Runner
+	server *metrics.Server
+}
+
+func startMetrics(cfg *config.Config) (*observability, error) {
+	if cfg.MetricsAddr == "" {
+		return &observability{}, nil
+	}
+	reg := metrics.NewRegistry()
+	o := &observability{reg: reg, runner: metrics.NewRunner(reg)}
+	srv, err := metrics.Serve(cfg.MetricsAddr, reg)
+	if err != nil {
+		return nil, exitf(ExitUsage, "choose a free --metrics-addr", "%v", err)
+	}
+	o.server = srv
+	return o, nil
+}
+
+func (o *observability) hooks() runner.Hooks {
+	if o == nil || o.runner == nil {
+		return runner.Hooks{}
+	}
+	return o.runner.Hooks()
+}
+
+// registry is where the embedded stack puts its metrics (nil: nowhere).
+func (o *observability) registry() prometheus.Registerer {
+	if o == nil || o.reg == nil {
+		return nil
+	}
+	return o.reg
+}
+
+// linger keeps /metrics up for d after a headless run so that a scraper
+// sees the final values; a signal (ctx) cuts it short.
+func (o *observability) linger(ctx context.Context, w io.Writer, d time.Duration) {
+	if o == nil || o.server == nil || d <= 0 || ctx.Err() != nil {
+		return
+	}
+	fmt.Fprintf(w, "metrics: serving the final values at http://%s/metrics for %s (Ctrl-C stops)\n", o.server.Addr, d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func (o *observability) close() {
+	if o != nil {
+		_ = o.server.Close()
+	}
 }

@@ -51,9 +51,16 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
+// stackProc is an `eng5np stack up` process and its addresses.
+type stackProc struct {
+	cmd                     *exec.Cmd
+	bootstrap, url, metrics string
+}
+
 // startStackProcess runs `eng5np stack up` on free ports and returns the
-// process and its bootstrap and HTTP addresses once it is ready.
-func startStackProcess(t *testing.T, args ...string) (*exec.Cmd, string, string) {
+// process and its bootstrap and HTTP addresses (and the metrics address with
+// --metrics-addr) once it is ready.
+func startStackProcess(t *testing.T, args ...string) *stackProc {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"stack", "up", "--kafka-port", "0", "--http-port", "0", "--ground-truth", "../examples/sample/ground_truth.csv"}, args...)...)
 	cmd.Env = cleanEnv()
@@ -64,7 +71,7 @@ func startStackProcess(t *testing.T, args ...string) (*exec.Cmd, string, string)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(stdout)
-	var bootstrap, url string
+	var bootstrap, url, metrics string
 	deadline := time.After(20 * time.Second)
 	lines := make(chan string)
 	go func() {
@@ -81,6 +88,8 @@ func startStackProcess(t *testing.T, args ...string) (*exec.Cmd, string, string)
 			}
 			f := strings.Fields(l)
 			switch {
+			case strings.HasPrefix(l, "metrics: http://"):
+				metrics = strings.TrimSuffix(strings.TrimPrefix(l, "metrics: http://"), "/metrics")
 			case strings.HasPrefix(l, "  Kafka bootstrap"):
 				bootstrap = f[len(f)-1]
 			case strings.HasPrefix(l, "  content service"):
@@ -94,7 +103,7 @@ func startStackProcess(t *testing.T, args ...string) (*exec.Cmd, string, string)
 		for range lines {
 		}
 	}()
-	return cmd, bootstrap, url
+	return &stackProc{cmd: cmd, bootstrap: bootstrap, url: url, metrics: metrics}
 }
 
 func cleanEnv() []string {
@@ -110,7 +119,8 @@ func cleanEnv() []string {
 func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd, bootstrap, _ := startStackProcess(t)
+			sp := startStackProcess(t)
+			cmd, bootstrap := sp.cmd, sp.bootstrap
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			md, err := (&kafka.Client{Addr: kafka.TCP(bootstrap)}).Metadata(ctx, &kafka.MetadataRequest{})
@@ -154,7 +164,8 @@ func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
 // works as against the embedded stack, and gives the same comparisons for
 // the same seed.
 func TestExecuteAgainstStackUpProcess(t *testing.T) {
-	_, bootstrap, url := startStackProcess(t, "--seed", "9", "--mock-latency", "2ms")
+	sp := startStackProcess(t, "--seed", "9", "--mock-latency", "2ms", "--metrics-addr", "127.0.0.1:0")
+	bootstrap, url := sp.bootstrap, sp.url
 	out := t.TempDir()
 	code, stdout, stderr := run(t, "execute", "--no-tui", "--inputs", sample, "--output-dir", out, "--stack", "external",
 		"--kafka-bootstrap", bootstrap, "--content-service-url", url, "--cj-service-url", url)
@@ -171,6 +182,21 @@ func TestExecuteAgainstStackUpProcess(t *testing.T) {
 	checkArtefact(t, ext)
 	if ext.run.Metadata.Stack != "external" {
 		t.Errorf("metadata.stack = %q", ext.run.Metadata.Stack)
+	}
+	// The stack's own metrics (stack up --metrics-addr) tell the same story.
+	fams := scrape(t, sp.metrics)
+	n := float64(len(ext.run.LLMComparisons))
+	if got := value(fams, "llm_provider_comparison_callbacks_total", map[string]string{"status": "success"}); got != n {
+		t.Errorf("llm_provider_comparison_callbacks_total %v, artefact %v comparisons", got, n)
+	}
+	if got := value(fams, "cj_assessment_comparisons_requested_total", nil); got != n {
+		t.Errorf("cj_assessment_comparisons_requested_total %v, want %v", got, n)
+	}
+	if got := value(fams, "llm_provider_queue_wait_seconds", nil); got != n {
+		t.Errorf("llm_provider_queue_wait_seconds observed %v times, want %v", got, n)
+	}
+	if value(fams, "cj_assessment_batches_total", map[string]string{"status": "completed"}) != 1 || value(fams, "cj_assessment_waves_total", nil) < 2 {
+		t.Error("cj_assessment_batches_total / waves_total do not show one completed multi-wave batch")
 	}
 	emb := execute(t, "--seed", "9")
 	if emb.code != 0 {

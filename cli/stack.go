@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"eng5np/config"
@@ -20,10 +21,11 @@ import (
 	"eng5np/devstack/fault"
 	"eng5np/events"
 	"eng5np/inputs"
+	"eng5np/metrics"
 )
 
 // stackKeys are the settings of the dev stack.
-var stackKeys = []string{"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir", "topic_prefix", "log_level", "pricing"}
+var stackKeys = []string{"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir", "topic_prefix", "log_level", "pricing", "metrics_addr"}
 
 // defaultGroundTruth is the sample batch's, used by `stack up` when present.
 const defaultGroundTruth = "examples/sample/ground_truth.csv"
@@ -90,11 +92,21 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 			if err != nil {
 				return err
 			}
+			var reg *prometheus.Registry
+			if cfg.MetricsAddr != "" {
+				reg = metrics.NewRegistry()
+				srv, err := metrics.Serve(cfg.MetricsAddr, reg)
+				if err != nil {
+					return exitf(ExitUsage, "choose a free --metrics-addr", "%v", err)
+				}
+				defer srv.Close()
+				fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", srv.Addr)
+			}
 			s, err := devstack.Start(ctx, devstack.Options{
 				KafkaPort: cfg.DevStack.KafkaPort, HTTPPort: cfg.DevStack.HTTPPort, Partitions: cfg.DevStack.Partitions,
 				TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed, MockLatency: cfg.DevStack.MockLatency,
 				LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt, Pricing: cfg.Pricing,
-				DataDir: cfg.DevStack.DataDir, Logger: logger,
+				DataDir: cfg.DevStack.DataDir, Logger: logger, Metrics: registerer(reg),
 			})
 			if err != nil {
 				return exitf(ExitFailure, "free the port or pass another with --kafka-port / --http-port (0 picks a free one)", "%v", err)
@@ -162,4 +174,12 @@ func printStackBanner(w io.Writer, s *devstack.Stack, cfg *config.Config, gtDesc
 	fmt.Fprintf(w, "\nRun a batch against it:\n  eng5np execute --stack external --kafka-bootstrap %s --content-service-url %s --cj-service-url %s\n", s.Bootstrap, s.URL, s.URL)
 	fmt.Fprintf(w, "Watch the callbacks:\n  kcat -C -b %s -t %s -o end\n", s.Bootstrap, tp.ComparisonResult())
 	fmt.Fprintln(w, "Ctrl-C stops the stack.")
+}
+
+// registerer avoids handing devstack a typed nil.
+func registerer(r *prometheus.Registry) prometheus.Registerer {
+	if r == nil {
+		return nil
+	}
+	return r
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -44,6 +45,8 @@ type Options struct {
 	// restart of the broker (RestartBroker) or of the whole stack.
 	DataDir string
 	Logger  *slog.Logger
+	// Metrics, when set, receives the stack's metrics.
+	Metrics prometheus.Registerer
 }
 
 // Stack is a running dev stack.
@@ -95,7 +98,7 @@ func (o *Options) defaults() {
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	opts.defaults()
 	s := &Stack{opts: opts, topics: events.NewTopics(opts.TopicPrefix), log: opts.Logger,
-		content: newContentStore(), anchors: newAnchorRegistry(), metrics: newStackMetrics()}
+		content: newContentStore(), anchors: newAnchorRegistry(), metrics: newStackMetrics(opts.Metrics)}
 	if err := s.startBroker(opts.KafkaPort); err != nil {
 		return nil, err
 	}

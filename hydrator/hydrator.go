@@ -45,6 +45,8 @@ type Config struct {
 	Snapshot  inputs.Snapshot
 	BatchUUID string
 	Topics    events.Topics
+	// Observe, when set, is told about every record folded, in order.
+	Observe func(Observation)
 }
 
 type essay struct {
@@ -135,6 +137,7 @@ type Hydrator struct {
 
 	observed map[string]int64 // by topic kind
 	outcomes map[Outcome]int64
+	byTopic  map[[2]string]int64 // by topic kind and outcome
 	faults   []fault
 	stopped  bool
 
@@ -169,7 +172,7 @@ type fault struct {
 func New(cfg Config) *Hydrator {
 	h := &Hydrator{
 		cfg: cfg, byWire: map[string]int32{}, byID: map[string]int32{}, requests: map[[16]byte]struct{}{}, prompts: map[uint64]struct{}{},
-		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Outcome]int64{},
+		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Outcome]int64{}, byTopic: map[[2]string]int64{},
 		modelIdx: map[[2]string]int16{}, service: map[int32]float64{}, faultsByField: map[string][]string{},
 	}
 	for _, e := range cfg.Snapshot.Essays() {
@@ -200,10 +203,23 @@ func (h *Hydrator) Apply(rec journal.Record) Outcome {
 	return h.applyDecoded(rec, nil)
 }
 
-// decoded is a record decoded ahead of its fold.
+// decoded is a record's decoding, done ahead of its fold (ApplyAll) or
+// during it.
 type decoded struct {
-	ev  *events.Event
-	err error
+	ev   *events.Event
+	err  error
+	done bool
+}
+
+// Observation is what the fold reports about each record to an observer
+// (metrics and logs): the record, what folding did, its decoded event (nil
+// when it did not decode) and, for a metadata fault, the faulty fields.
+type Observation struct {
+	Record      journal.Record
+	Outcome     Outcome
+	Event       *events.Event
+	FaultFields []string
+	FaultDetail string
 }
 
 // parallelMin is the group size from which ApplyAll decodes in parallel.
@@ -235,6 +251,7 @@ func (h *Hydrator) ApplyAll(recs []journal.Record) []Outcome {
 			for i := lo; i < hi; i++ {
 				if recs[i].Quarantined == "" {
 					dec[i].ev, dec[i].err = h.cfg.Topics.Decode(recs[i].Topic, recs[i].Bytes())
+					dec[i].done = true
 				}
 			}
 		}()
@@ -247,9 +264,22 @@ func (h *Hydrator) ApplyAll(recs []journal.Record) []Outcome {
 }
 
 func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Outcome {
+	if d == nil {
+		d = &decoded{}
+	}
+	faults := len(h.faults)
 	o := h.apply(rec, d)
 	h.outcomes[o]++
+	h.byTopic[[2]string{h.cfg.Topics.Kind(rec.Topic).String(), o.String()}]++
 	h.lastSeq = rec.Seq
+	if h.cfg.Observe != nil {
+		obs := Observation{Record: rec, Outcome: o, Event: d.ev}
+		if len(h.faults) > faults {
+			f := h.faults[len(h.faults)-1]
+			obs.FaultFields, obs.FaultDetail = f.fields, f.detail
+		}
+		h.cfg.Observe(obs)
+	}
 	return o
 }
 
@@ -267,9 +297,9 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Outcome {
 	if rec.Quarantined != "" {
 		return Malformed
 	}
-	if d == nil {
-		d = &decoded{}
+	if !d.done {
 		d.ev, d.err = h.cfg.Topics.Decode(rec.Topic, rec.Bytes())
+		d.done = true
 	}
 	ev, err := d.ev, d.err
 	if err != nil {

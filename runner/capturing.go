@@ -38,6 +38,7 @@ type runState struct {
 	jw       *journal.Writer
 	session  *capture.Session
 	expected int
+	captureN int // this session's capture number
 
 	log   *slog.Logger
 	logs  *runLog
@@ -82,6 +83,7 @@ func (r *runState) capture(ctx context.Context, start capture.Offsets, deadline 
 	r.budget = r.rec.BudgetUSD
 	r.writeEvery = minWriteInterval
 	n := len(r.rec.Captures) + 1
+	r.captureN = n
 	r.rec.Captures = append(r.rec.Captures, CaptureRecord{N: n, StartedAt: r.started.UTC()})
 	if err := writeJSON(r.dir, RunRecordName, r.rec); err != nil {
 		return r.finish(OutcomeInterrupted, "", err)
@@ -107,43 +109,50 @@ func (r *runState) capture(ctx context.Context, start capture.Offsets, deadline 
 	return r.finish(r.outcome, r.outcomeMsg, err)
 }
 
-// apply folds a durable group of records.
+// apply folds a durable group of records (observe sees each one).
 func (r *runState) apply(recs []journal.Record) bool {
-	now := time.Now()
-	outcomes := r.hyd.ApplyAll(recs)
-	for i, rec := range recs {
-		o := outcomes[i]
-		if r.hooks.Folded != nil {
-			r.hooks.Folded(rec, o, r.hyd)
-		}
-		r.logRecord(rec, o)
-		if o == hydrator.Applied && rec.Topic == r.topics.ComparisonResult() {
-			r.countRate(now)
-		}
-	}
+	r.hyd.ApplyAll(recs)
 	r.dirty = true
-	return r.decide(now)
+	return r.decide(time.Now())
 }
 
-func (r *runState) logRecord(rec journal.Record, o hydrator.Outcome) {
+// observe logs each record folded in this session and passes it to the
+// hooks; records refolded from an earlier session's journal (resume) reach
+// the hooks but are neither logged again nor counted in the rate.
+func (r *runState) observe(o hydrator.Observation) {
+	if r.hooks.Observe != nil {
+		r.hooks.Observe(o)
+	}
+	if o.Record.Capture < r.captureN {
+		return
+	}
+	rec := o.Record
 	attrs := []any{"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "seq", rec.Seq}
-	switch o {
+	if o.Event != nil && o.Event.Callback != nil {
+		attrs = append(attrs, "correlation_id", o.Event.Callback.CorrelationID, "request_id", o.Event.Callback.RequestID)
+	} else if o.Event != nil && o.Event.Envelope != nil {
+		attrs = append(attrs, "correlation_id", o.Event.Envelope.CorrelationID)
+	}
+	switch o.Outcome {
 	case hydrator.Applied:
 		name := "event_applied"
 		if rec.Topic == r.topics.ComparisonResult() {
 			name = "comparison_applied"
+			r.countRate(time.Now())
 		}
 		r.log.Info(name, append(attrs, "event", name)...)
 	case hydrator.MetadataFault:
-		f := r.hyd.Stats().Faults
-		last := f[len(f)-1]
-		r.log.Error("metadata_fault", append(attrs, "event", "metadata_fault", "correlation_id", last.CorrelationID, "fields", last.Fields, "detail", last.Detail)...)
+		r.log.Error("metadata_fault", append(attrs, "event", "metadata_fault", "fields", o.FaultFields, "detail", o.FaultDetail)...)
 	case hydrator.Duplicate:
 		r.log.Info("duplicate_skipped", append(attrs, "event", "duplicate_skipped")...)
 	case hydrator.ForeignBatch:
 		r.log.Info("foreign_batch_skipped", append(attrs, "event", "foreign_batch_skipped")...)
 	case hydrator.Malformed:
-		r.log.Warn("malformed_quarantined", append(attrs, "event", "malformed_quarantined", "reason", rec.Quarantined)...)
+		reason := rec.Quarantined
+		if reason == "" {
+			reason = "not a valid event of its topic"
+		}
+		r.log.Warn("malformed_quarantined", append(attrs, "event", "malformed_quarantined", "reason", reason)...)
 	case hydrator.AfterFault:
 		r.log.Info("after_fault_ignored", append(attrs, "event", "after_fault_ignored")...)
 	}
@@ -204,7 +213,7 @@ func (r *runState) tick(now time.Time) bool {
 	}
 	if now.Sub(r.lastProgress) >= progressInterval {
 		r.lastProgress = now
-		r.rep.Report(ProgressEvent{Snapshot: r.snapshot(now)})
+		r.progress(now)
 	}
 	return false
 }
@@ -219,6 +228,15 @@ func (r *runState) writeLive() {
 	r.dirty = false
 	if err != nil {
 		r.log.Error("artefact_write_failed", "event", "artefact_write_failed", "error", err)
+	}
+}
+
+// progress reports a snapshot to the display and the hooks.
+func (r *runState) progress(now time.Time) {
+	s := r.snapshot(now)
+	r.rep.Report(ProgressEvent{Snapshot: s})
+	if r.hooks.Progress != nil {
+		r.hooks.Progress(s)
 	}
 }
 
@@ -353,7 +371,7 @@ func (r *runState) finish(outcome Outcome, message string, runErr error) Summary
 	r.hooks.state(string(outcome))
 	// A last snapshot, so the display shows the final counts (and a fault
 	// that ended the capture) before the summary.
-	r.rep.Report(ProgressEvent{Snapshot: r.snapshot(time.Now())})
+	r.progress(time.Now())
 	r.rep.Report(PhaseEvent{Phase: PhaseWriting, At: time.Now()})
 	r.log.Info("run_finishing", "event", eventName(outcome), "outcome", outcome, "message", message,
 		"comparisons", st.Comparisons, "cost_usd", st.CostUSD)
@@ -448,7 +466,8 @@ func nextStep(o Outcome, dir string, rec *RunRecord) (next, warning string, resu
 	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded:
 		cmd := "eng5np resume " + dir
 		if rec.Stack == "embedded" {
-			return cmd + " needs the stack that served the run; this run used the embedded stack, which lives only as long as its process: press r on the summary to resume in place",
+			return "resuming needs the stack that served the run, and the embedded stack lives only as long as this process: on the dashboard press r to resume in place; " +
+					"for a batch you may need to resume later, start the stack with `eng5np stack up` and execute with --stack external (then `" + cmd + "` works)",
 				"", true
 		}
 		return cmd, "", true

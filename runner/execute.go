@@ -34,14 +34,19 @@ type Execute struct {
 	Hooks Hooks
 }
 
-// Hooks observe a capture.
+// Hooks observe a run (metrics use them).
 type Hooks struct {
-	// Folded is called for every record with its outcome.
-	Folded func(rec journal.Record, outcome hydrator.Outcome, h *hydrator.Hydrator)
+	// Started is called when a capture session begins, before the journal
+	// is (re)folded; capture is the session's number.
+	Started func(capture int)
+	// Observe is called for every record folded, in journal order.
+	Observe func(hydrator.Observation)
 	// Written is called after every artefact write with its duration.
 	Written func(d time.Duration, err error)
 	// State is called when the run changes phase or outcome.
 	State func(state string)
+	// Progress is called with every progress snapshot.
+	Progress func(Snapshot)
 }
 
 // Run executes the batch. The error is for failures before a run directory
@@ -167,8 +172,11 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	}
 
 	run := &runState{dir: dir, rec: rec, snap: snap, topics: topics, build: build, log: log, logs: logs, rep: rep, hooks: x.Hooks,
-		conn: x.Endpoints.Kafka, expected: cfg.MaxComparisons}
-	run.hyd = hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
+		conn: x.Endpoints.Kafka, expected: cfg.MaxComparisons, captureN: 1}
+	run.hyd = hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics, Observe: run.observe})
+	if x.Hooks.Started != nil {
+		x.Hooks.Started(1)
+	}
 
 	if cfg.NoKafka {
 		log.Info("request_written", "event", "request_written", "path", RequestName, "published", false)

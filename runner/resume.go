@@ -108,7 +108,14 @@ func (x *Resume) Run(ctx context.Context) (Summary, error) {
 	if jo.TornBytes > 0 {
 		logs.Logger.Warn("journal_torn_tail_discarded", "event", "journal_torn_tail_discarded", "bytes", jo.TornBytes)
 	}
-	hyd := hydrator.New(hydrator.Config{Snapshot: rd.Snapshot, BatchUUID: rec.BatchUUID, Topics: topics})
+	capture := len(rec.Captures) + 1
+	if x.Hooks.Started != nil {
+		x.Hooks.Started(capture)
+	}
+	run := &runState{dir: x.Dir, rec: rec, snap: rd.Snapshot, topics: topics, build: build, log: logs.Logger, logs: logs, rep: rep,
+		hooks: x.Hooks, conn: ep.Kafka, expected: rec.MaxComparisons, jw: jo.Writer, captureN: capture}
+	hyd := hydrator.New(hydrator.Config{Snapshot: rd.Snapshot, BatchUUID: rec.BatchUUID, Topics: topics, Observe: run.observe})
+	run.hyd = hyd
 	next := rd.Offsets.Start.Clone()
 	for t, ps := range rd.Offsets.Next {
 		for p, off := range ps {
@@ -130,8 +137,6 @@ func (x *Resume) Run(ctx context.Context) (Summary, error) {
 	if x.CompletionTimeout > 0 {
 		timeout = x.CompletionTimeout
 	}
-	run := &runState{dir: x.Dir, rec: rec, snap: rd.Snapshot, topics: topics, build: build, log: logs.Logger, logs: logs, rep: rep,
-		hooks: x.Hooks, conn: ep.Kafka, expected: rec.MaxComparisons, hyd: hyd, jw: jo.Writer}
 	if x.Config != nil && x.Config.Source("post_completion_grace") != "default" {
 		rec.PostCompletionGrace = Duration(x.Config.PostCompletionGrace)
 	}

@@ -1,0 +1,208 @@
+// Package metrics exposes eng5np's Prometheus metrics: the runner's (events,
+// faults, comparisons, tokens, cost, capture lag, artefact writes, run state)
+// and the HTTP server behind --metrics-addr.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"eng5np/hydrator"
+	"eng5np/runner"
+)
+
+// States of a run, for eng5np_run_state.
+var States = []string{"preparing", "uploading", "registering", "publishing", "capturing",
+	string(runner.OutcomeCompleted), string(runner.OutcomeNoResult), string(runner.OutcomeFailed), string(runner.OutcomeTimeout),
+	string(runner.OutcomeMetadataFault), string(runner.OutcomeInterrupted), string(runner.OutcomeBudgetExceeded), string(runner.OutcomeNoKafka)}
+
+// Runner holds the runner's metrics. All are prefixed eng5np_.
+type Runner struct {
+	events          *prometheus.CounterVec
+	faults          *prometheus.CounterVec
+	comparisons     *prometheus.CounterVec
+	tokens          *prometheus.CounterVec
+	usd             *prometheus.CounterVec
+	distinctPrompts prometheus.Gauge
+	lag             prometheus.Histogram
+	writes          *prometheus.CounterVec
+	writeDuration   prometheus.Histogram
+	state           *prometheus.GaugeVec
+	deadline        prometheus.Gauge
+	expected        prometheus.Gauge
+	brokerErrors    prometheus.Gauge
+
+	mu      sync.Mutex
+	capture int
+}
+
+// NewRunner registers the runner's metrics on reg.
+func NewRunner(reg prometheus.Registerer) *Runner {
+	f := func(c prometheus.Collector) prometheus.Collector { reg.MustRegister(c); return c }
+	m := &Runner{
+		events: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_events_consumed_total",
+			Help: "Records consumed from the run's topics, by topic and outcome (applied, duplicate, foreign_batch, malformed, metadata_fault, after_fault)."},
+			[]string{"topic", "outcome"})).(*prometheus.CounterVec),
+		faults: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_metadata_faults_total",
+			Help: "Callbacks of this batch without required request_metadata, by field (a hard stop)."}, []string{"field"})).(*prometheus.CounterVec),
+		comparisons: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_comparisons_total",
+			Help: "Comparisons captured into llm_comparisons, by status (succeeded, failed)."}, []string{"status"})).(*prometheus.CounterVec),
+		tokens: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_tokens_total",
+			Help: "Tokens of the captured comparisons, by provider, model and kind (prompt, completion)."}, []string{"provider", "model", "kind"})).(*prometheus.CounterVec),
+		usd: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_cost_usd_total",
+			Help: "Cost in USD of the captured comparisons as the provider reported it, by provider and model."}, []string{"provider", "model"})).(*prometheus.CounterVec),
+		distinctPrompts: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "eng5np_distinct_prompt_hashes",
+			Help: "Distinct prompt_sha256 values among the captured comparisons."})).(prometheus.Gauge),
+		lag: f(prometheus.NewHistogram(prometheus.HistogramOpts{Name: "eng5np_capture_lag_seconds",
+			Help:    "From a callback's completed_at to the moment the runner applied it.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}})).(prometheus.Histogram),
+		writes: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_artefact_writes_total",
+			Help: "Artefact (and manifest) writes, by result (ok, error)."}, []string{"result"})).(*prometheus.CounterVec),
+		writeDuration: f(prometheus.NewHistogram(prometheus.HistogramOpts{Name: "eng5np_artefact_write_duration_seconds",
+			Help: "Time to assemble, validate and write the artefact and manifest.", Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12)})).(prometheus.Histogram),
+		state: f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "eng5np_run_state",
+			Help: "1 for the run's current state (a phase or, at the end, its outcome), 0 for the others."}, []string{"state"})).(*prometheus.GaugeVec),
+		deadline: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "eng5np_deadline_remaining_seconds",
+			Help: "Time left until --completion-timeout ends the capture."})).(prometheus.Gauge),
+		expected: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "eng5np_comparisons_expected",
+			Help: "The comparison budget of the batch (max_comparisons)."})).(prometheus.Gauge),
+		brokerErrors: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "eng5np_broker_errors",
+			Help: "Connection errors the capture's Kafka readers reported in this capture session (they retry)."})).(prometheus.Gauge),
+	}
+	for _, s := range States {
+		m.state.WithLabelValues(s).Set(0)
+	}
+	return m
+}
+
+// Hooks connects the metrics to a run.
+func (m *Runner) Hooks() runner.Hooks {
+	return runner.Hooks{Started: m.started, Observe: m.observe, Written: m.written, State: m.setState, Progress: m.progress}
+}
+
+// started resets the per-run counters: a capture session refolds the whole
+// journal, so the counters then equal what the artefact holds.
+func (m *Runner) started(capture int) {
+	m.mu.Lock()
+	m.capture = capture
+	m.mu.Unlock()
+	m.events.Reset()
+	m.faults.Reset()
+	m.comparisons.Reset()
+	m.tokens.Reset()
+	m.usd.Reset()
+	m.distinctPrompts.Set(0)
+}
+
+func (m *Runner) observe(o hydrator.Observation) {
+	m.events.WithLabelValues(o.Record.Topic, o.Outcome.String()).Inc()
+	switch o.Outcome {
+	case hydrator.MetadataFault:
+		for _, f := range o.FaultFields {
+			m.faults.WithLabelValues(f).Inc()
+		}
+	case hydrator.Applied:
+		if o.Event == nil || o.Event.Callback == nil {
+			return
+		}
+		cb := o.Event.Callback
+		status := "failed"
+		if cb.Succeeded() {
+			status = "succeeded"
+		}
+		m.comparisons.WithLabelValues(status).Inc()
+		m.tokens.WithLabelValues(cb.Provider, cb.Model, "prompt").Add(float64(cb.TokenUsage.PromptTokens))
+		m.tokens.WithLabelValues(cb.Provider, cb.Model, "completion").Add(float64(cb.TokenUsage.CompletionTokens))
+		m.usd.WithLabelValues(cb.Provider, cb.Model).Add(cb.CostEstimate)
+		m.mu.Lock()
+		current := o.Record.Capture == m.capture
+		m.mu.Unlock()
+		// Lag only for records read now, not for those refolded from the
+		// journal of an earlier session.
+		if current && !cb.CompletedAt.IsZero() {
+			m.lag.Observe(time.Since(cb.CompletedAt.Time).Seconds())
+		}
+	}
+}
+
+func (m *Runner) written(d time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.writes.WithLabelValues(result).Inc()
+	m.writeDuration.Observe(d.Seconds())
+}
+
+func (m *Runner) setState(s string) {
+	for _, x := range States {
+		v := 0.0
+		if x == s {
+			v = 1
+		}
+		m.state.WithLabelValues(x).Set(v)
+	}
+}
+
+func (m *Runner) progress(s runner.Snapshot) {
+	m.distinctPrompts.Set(float64(s.Stats.DistinctPrompts))
+	m.deadline.Set(max(0, s.Deadline.Sub(s.Now).Seconds()))
+	m.expected.Set(float64(s.Expected))
+	m.brokerErrors.Set(float64(s.BrokerErrors))
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Server serves /metrics.
+type Server struct {
+	Addr string
+	srv  *http.Server
+}
+
+// Serve starts serving reg's metrics on addr (HOST:PORT) at /metrics.
+func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics address %s: %w (choose another with --metrics-addr)", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "eng5np metrics: /metrics")
+	})
+	s := &Server{Addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener closed under us; nothing more to serve
+		}
+	}()
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	if s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
