@@ -49,6 +49,9 @@ type Session struct {
 func (s *Session) Next() Offsets {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.next == nil {
+		return s.Start.Clone()
+	}
 	return s.next.Clone()
 }
 

@@ -51,6 +51,8 @@ type runState struct {
 	grace         time.Duration
 	budget        float64
 	completedSeen time.Time
+	drainTo       capture.Offsets // end offsets taken when the end event was seen
+	drainTried    time.Time
 
 	outcome    Outcome
 	outcomeMsg string
@@ -177,20 +179,21 @@ func (r *runState) decide(now time.Time) bool {
 	}
 	c := r.hyd.Completion()
 	st := r.hyd.Stats()
+	ended := (c.Failed || c.Completed) && r.drained(now)
 	switch {
 	case r.hyd.Faulted():
 		r.outcome = OutcomeMetadataFault
 		r.outcomeMsg = "metadata fault: " + hydrator.Describe(st.Faults) + "; consumption stopped"
-	case c.Failed:
+	case ended && c.Failed:
 		r.outcome = OutcomeFailed
 		r.outcomeMsg = "the CJ service reported the batch failed: " + c.FailureReason
-	case c.Completed && c.HasResult:
+	case ended && c.HasResult:
 		r.outcome = OutcomeCompleted
 		r.outcomeMsg = fmt.Sprintf("completed: %d comparisons captured (%d succeeded, %d failed)", st.Comparisons, st.Succeeded, st.Failed)
-	case c.Completed && r.completedSeen.IsZero():
+	case ended && r.completedSeen.IsZero():
 		r.completedSeen = now
 		return r.decide(now)
-	case c.Completed && now.Sub(r.completedSeen) >= r.grace:
+	case ended && now.Sub(r.completedSeen) >= r.grace:
 		r.outcome = OutcomeNoResult
 		r.outcomeMsg = fmt.Sprintf("completed: %d comparisons captured; the result event did not arrive within --post-completion-grace %s", st.Comparisons, r.grace)
 	case r.budget > 0 && st.CostUSD > r.budget:
@@ -201,6 +204,43 @@ func (r *runState) decide(now time.Time) bool {
 		r.outcomeMsg = fmt.Sprintf("timed out after %s with %d of %d comparisons captured", r.timeout, st.Comparisons, r.expected)
 	}
 	return r.outcome != ""
+}
+
+// drained reports whether everything published before the batch's end
+// event has been journaled. The CJ service publishes completed (or failed)
+// only after every callback, but each partition is read on its own, so the
+// end can be journaled before the last callbacks of another partition (or be
+// in the journal already when a resume starts). So once the end is seen, the
+// end offsets of every consumed partition are taken, and capture goes on
+// until each partition has been journaled up to them.
+func (r *runState) drained(now time.Time) bool {
+	if r.session == nil {
+		return true
+	}
+	if r.drainTo == nil {
+		if !r.drainTried.IsZero() && now.Sub(r.drainTried) < time.Second {
+			return false
+		}
+		r.drainTried = now
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		ends, err := capture.EndOffsets(ctx, r.conn, r.topics.Consumed())
+		cancel()
+		if err != nil {
+			r.log.Warn("drain_offsets_failed", "event", "drain_offsets_failed", "error", err)
+			return false
+		}
+		r.drainTo = ends
+		r.log.Info("capture_draining", "event", "capture_draining", "end_offsets", ends)
+	}
+	next := r.session.Next()
+	for t, ps := range r.drainTo {
+		for p, end := range ps {
+			if next[t][p] < end {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // tick drives deadlines, live artefact writes and progress snapshots.
@@ -281,7 +321,11 @@ func (r *runState) writeArtefact(outcome Outcome, message string, final bool) (a
 			_ = writeJSON(r.dir, OffsetsName, OffsetsRecord{Start: r.session.Start, Next: r.session.Next(), UpdatedAt: time.Now().UTC()})
 		}
 		var run *artefacts.AssessmentRun
-		run, err = assemble(r.rec, r.snap, r.build, sec, r.hyd.Completion(), statusInput{outcome: outcome, message: message, final: final, timeout: r.timeout}, time.Now())
+		st := statusInput{outcome: outcome, message: message, final: final, timeout: r.timeout}
+		if n := len(r.rec.Captures); final && n > 0 {
+			st.endedAt = r.rec.Captures[n-1].EndedAt
+		}
+		run, err = assemble(r.rec, r.snap, r.build, sec, r.hyd.Completion(), st, time.Now())
 		if err == nil {
 			var res artefacts.WriteResult
 			res, err = artefacts.Write(r.dir, run)
@@ -309,6 +353,7 @@ type statusInput struct {
 	message string
 	final   bool
 	timeout time.Duration
+	endedAt time.Time // when the capture ended (final only); completed_at
 }
 
 // assemble builds the artefact of an execute run from its record, inputs
@@ -336,7 +381,11 @@ func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *
 		code := st.outcome.ExitCode()
 		status.ExitCode = &code
 		if c.Completed || c.HasResult {
-			status.CompletedAt = artefacts.Timestamp(now)
+			at := st.endedAt
+			if at.IsZero() {
+				at = now
+			}
+			status.CompletedAt = artefacts.Timestamp(at)
 		}
 	}
 	if st.outcome == OutcomeTimeout {
@@ -366,6 +415,8 @@ func (r *runState) finish(outcome Outcome, message string, runErr error) Summary
 		r.rec.Captures[n-1].EndedAt = time.Now().UTC()
 		r.rec.Captures[n-1].Outcome = outcome
 		r.rec.Captures[n-1].Records = r.hyd.LastSeq()
+		r.rec.Captures[n-1].Message = message
+		r.rec.Captures[n-1].Timeout = Duration(r.timeout)
 	}
 	_ = writeJSON(r.dir, RunRecordName, r.rec)
 	r.hooks.state(string(outcome))

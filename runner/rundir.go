@@ -60,7 +60,11 @@ type CaptureRecord struct {
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at,omitempty"`
 	Outcome   Outcome   `json:"outcome,omitempty"`
-	Records   int64     `json:"records"`
+	// Message and Timeout are what the session's final runner_status says,
+	// so that rehydrate reproduces it.
+	Message string   `json:"message,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"`
+	Records int64    `json:"records"`
 }
 
 // Duration is a time.Duration written as text ("30m0s").

@@ -1,0 +1,143 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"eng5np/artefacts"
+	"eng5np/events"
+	"eng5np/hydrator"
+	"eng5np/journal"
+)
+
+// Rehydrate rebuilds an execute run's artefact and manifest in place from the
+// run directory alone: run.json, inputs.json and the event journal. It needs
+// no network and none of the original input files, and it writes nothing
+// but the artefact and the manifest (no log).
+type Rehydrate struct {
+	Dir string
+	// Now stamps metadata.generated_at (default time.Now).
+	Now func() time.Time
+}
+
+// RehydrateResult says what rehydrate found and wrote.
+type RehydrateResult struct {
+	Dir         string
+	BatchUUID   string
+	Outcome     Outcome
+	Message     string
+	Records     int64 // journal records folded
+	TornBytes   int64 // an incomplete last journal line that was skipped
+	Comparisons int
+	CostUSD     float64
+	// Before lists what no longer matched the previous manifest (files
+	// other than the artefact and the manifest): expected for a run that
+	// was killed after its last manifest write, a warning otherwise.
+	Before []string
+	// Interrupted is set when the last capture never recorded its end (the
+	// process was killed); the artefact then says interrupted.
+	Interrupted bool
+	Written     artefacts.WriteResult
+	Verified    bool
+	Problems    []string
+}
+
+// Run rebuilds the artefact and manifest.
+func (x *Rehydrate) Run() (*RehydrateResult, error) {
+	now := time.Now
+	if x.Now != nil {
+		now = x.Now
+	}
+	rd, err := OpenRunDir(x.Dir)
+	if err != nil {
+		if _, statErr := os.Stat(filepath.Join(x.Dir, artefacts.FileName(artefacts.ModeDryRun))); statErr == nil {
+			return nil, fmt.Errorf("%s is a dry-run directory: it captured nothing, so there is nothing to rehydrate; run `eng5np dry-run` again for a fresh one", x.Dir)
+		}
+		return nil, err
+	}
+	rec := &rd.Record
+	if rec.RunnerMode != "" && rec.RunnerMode != artefacts.ModeExecute {
+		return nil, fmt.Errorf("%s: runner mode %q; rehydrate rebuilds execute runs", x.Dir, rec.RunnerMode)
+	}
+	build, err := artefacts.CurrentBuild()
+	if err != nil {
+		return nil, err
+	}
+	res := &RehydrateResult{Dir: x.Dir, BatchUUID: rec.BatchUUID}
+
+	// What changed since the last manifest, before it is rewritten.
+	if rep, err := artefacts.Verify(x.Dir); err == nil {
+		for _, p := range rep.Problems {
+			if p.Path == artefacts.ManifestName || p.Path == artefacts.FileName(artefacts.ModeExecute) {
+				continue
+			}
+			res.Before = append(res.Before, p.String())
+		}
+	}
+
+	topics := events.NewTopics(rec.Kafka.TopicPrefix)
+	cfg := hydrator.Config{Snapshot: rd.Snapshot, BatchUUID: rec.BatchUUID, Topics: topics}
+	path := filepath.Join(x.Dir, filepath.FromSlash(journal.Name))
+	hyd, scan, err := hydrator.FoldFile(cfg, path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Nothing was captured (--no-kafka, or stopped before capture).
+		hyd = hydrator.New(cfg)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", journal.Name, err)
+	}
+	res.Records, res.TornBytes = scan.Records, scan.TornBytes
+	src := hydrator.SliceSource(nil)
+	if _, err := os.Stat(path); err == nil {
+		src = hydrator.FileSource(path)
+	}
+	sec, err := hyd.Sections(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", journal.Name, err)
+	}
+
+	st := statusInput{final: true, timeout: time.Duration(rec.CompletionTimeout)}
+	switch n := len(rec.Captures); {
+	case n == 0 && rec.NoKafka:
+		st.outcome, st.message = OutcomeNoKafka, "the request was written but not published (--no-kafka)"
+	case n == 0:
+		st.outcome, st.message = OutcomeInterrupted, "the run stopped before its capture started; nothing was captured"
+		res.Interrupted = true
+	default:
+		last := rec.Captures[n-1]
+		if last.Timeout > 0 {
+			st.timeout = time.Duration(last.Timeout)
+		}
+		st.endedAt = last.EndedAt
+		if last.Outcome == "" || last.EndedAt.IsZero() {
+			st.outcome = OutcomeInterrupted
+			st.message = fmt.Sprintf("capture %d stopped without recording its end (the process was killed or crashed); `eng5np resume %s` continues it", last.N, x.Dir)
+			res.Interrupted = true
+		} else {
+			st.outcome, st.message = last.Outcome, last.Message
+		}
+	}
+	res.Outcome, res.Message = st.outcome, st.message
+	run, err := assemble(rec, rd.Snapshot, build, sec, hyd.Completion(), st, now())
+	if err != nil {
+		return nil, err
+	}
+	stats := hyd.Stats()
+	res.Comparisons, res.CostUSD = stats.Comparisons, sec.Costs.TotalUSD
+	res.Written, err = artefacts.Write(x.Dir, run)
+	if err != nil {
+		return res, err
+	}
+	rep, err := artefacts.Verify(x.Dir)
+	if err != nil {
+		return res, err
+	}
+	res.Verified = rep.OK()
+	for _, p := range rep.Problems {
+		res.Problems = append(res.Problems, p.String())
+	}
+	return res, nil
+}
