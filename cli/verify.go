@@ -33,7 +33,8 @@ Exit status: 0 when everything holds, 5 naming every mismatched file otherwise.`
 				for _, p := range rep.Problems {
 					fmt.Fprintf(e.stderr, "mismatch: %s\n", p)
 				}
-				return exitf(ExitVerify, "do not hand this artefact on; restore the run directory from its original copy or rerun the batch",
+				return exitf(ExitVerify, "do not hand this artefact on; restore the run directory from its original copy or rerun the batch "+
+					"(when only the artefact or manifest was lost or damaged and the journal is intact, `eng5np rehydrate "+args[0]+"` rebuilds them)",
 					"%s failed verification: %d problem(s)", args[0], len(rep.Problems))
 			}
 			fmt.Fprintf(e.stdout, "OK: %s verified (%d manifest entries re-hashed, schema valid, checksum matches)\n", rep.Artefact, rep.Checked)
