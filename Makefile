@@ -38,15 +38,20 @@ N ?= 1000000
 bench-capture:
 	capture/testdata/bench_capture.sh $(N)
 
-## fuzz: run every fuzz target for FUZZTIME (default 60s) each
+## fuzz: run every fuzz target for FUZZTIME (default 60s) each, then print a summary
+FUZZ_TARGETS := scoring:FuzzFit events:FuzzDecode journal:FuzzScan config:FuzzLoad \
+  inputs:FuzzDocxText inputs:FuzzDocumentXML inputs:FuzzParseAnchorsCSV inputs:FuzzParseComparisonsCSV
 fuzz:
-	@set -e; for t in \
-	  scoring:FuzzFit events:FuzzDecode journal:FuzzScan \
-	  inputs:FuzzDocxText inputs:FuzzDocumentXML inputs:FuzzParseAnchorsCSV inputs:FuzzParseComparisonsCSV; do \
+	@set -e; sum=$$(mktemp); cur=$$(mktemp); trap 'rm -f $$sum $$cur' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "== $$pkg $$name ($(FUZZTIME))"; \
-	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
-	done
+	  if ! $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) >$$cur 2>&1; then \
+	    cat $$cur; echo "FAIL $$pkg $$name"; exit 1; fi; \
+	  tail -n 3 $$cur; \
+	  echo "ok  $$pkg $$name: $$(grep '^fuzz: elapsed' $$cur | tail -n 1 | sed 's/^fuzz: //')" >>$$sum; \
+	done; \
+	echo "== summary (FUZZTIME=$(FUZZTIME))"; cat $$sum
 
 clean:
 	rm -rf bin

@@ -35,6 +35,10 @@ func loadTestConfig(t *testing.T, args ...string) *config.Config {
 // Enter starts the run, the live view shows it, the summary shows the
 // artefact, q exits with the run's code.
 func TestDashboardEndToEnd(t *testing.T) {
+	// A planted secret must never reach the screen.
+	t.Setenv("ENG5NP_KAFKA_SASL_MECHANISM", "plain")
+	t.Setenv("ENG5NP_KAFKA_SASL_USERNAME", "runner")
+	t.Setenv("ENG5NP_KAFKA_SASL_PASSWORD", plantedSASL)
 	cfg := loadTestConfig(t, "--inputs", sample, "--output-dir", t.TempDir(), "--mock-latency", "40ms")
 	ctx := context.Background()
 	st, err := openStack(ctx, cfg, slog.New(slog.DiscardHandler), nil)
@@ -66,6 +70,9 @@ func TestDashboardEndToEnd(t *testing.T) {
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(tui.Model)
 	if fm.ExitCode() != 0 {
 		t.Errorf("exit code %d", fm.ExitCode())
+	}
+	if bytes.Contains(seen.Bytes(), []byte(plantedSASL)) {
+		t.Error("the dashboard showed the planted SASL password")
 	}
 	sum := b.wait()
 	if sum.Outcome != runner.OutcomeCompleted || sum.Comparisons != 120 || !sum.Verified {

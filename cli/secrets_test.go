@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"eng5np/events"
+)
+
+const (
+	plantedSASL = "planted-sasl-Pw-51e0c9"
+	plantedLLM  = "planted-llm-key-8d2b77"
+)
+
+// runWithSecrets runs the eng5np binary with secrets planted in its
+// environment and returns everything it printed.
+func runWithSecrets(t *testing.T, password string, args ...string) (int, []byte) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(cleanEnv(),
+		"ENG5NP_KAFKA_SASL_PASSWORD="+password,
+		"ENG5NP_KAFKA_SASL_MECHANISM=plain",
+		"ENG5NP_KAFKA_SASL_USERNAME=runner",
+		"ANTHROPIC_API_KEY="+plantedLLM, "OPENAI_API_KEY="+plantedLLM)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out
+}
+
+// A planted SASL password and LLM API keys appear in no file of a run
+// directory and in nothing eng5np prints: help, config dump, doctor against a
+// SASL broker (right and wrong password), execute with debug logs, verify,
+// rehydrate. Run-directory files are 0600 and directories 0700.
+func TestSecretsNeverLeak(t *testing.T) {
+	var printed bytes.Buffer
+	check := func(what string, code, want int, out []byte) {
+		t.Helper()
+		printed.Write(out)
+		if code != want {
+			t.Errorf("%s: exit %d, want %d\n%s", what, code, want, out)
+		}
+	}
+
+	code, out := runWithSecrets(t, plantedSASL, "execute", "--help")
+	check("execute --help", code, 0, out)
+	code, out = runWithSecrets(t, plantedSASL, "config")
+	check("config", code, 0, out)
+	if !strings.Contains(string(out), "[redacted]") {
+		t.Errorf("config does not show the password as [redacted]:\n%s", out)
+	}
+
+	// A SASL broker: doctor authenticates with the right password, and
+	// fails naming the broker (not the password) with a wrong one.
+	topics := events.NewTopics(events.DefaultTopicPrefix)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("PLAIN", "runner", plantedSASL),
+		kfake.SeedTopics(3, topics.ComparisonResult()), kfake.SeedTopics(1, topics.Requested(), topics.Completed(), topics.Result(), topics.Failed()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	broker := c.ListenAddrs()[0]
+	doctor := []string{"doctor", "--inputs", sample, "--output-dir", t.TempDir(), "--stack", "external", "--kafka-bootstrap", broker,
+		"--content-service-url", "http://127.0.0.1:1", "--cj-service-url", "http://127.0.0.1:1"}
+	code, out = runWithSecrets(t, plantedSASL, doctor...)
+	check("doctor (right password)", code, 1, out) // the services are absent
+	if !strings.Contains(string(out), "check pass broker reachable") {
+		t.Errorf("doctor did not authenticate with the planted password:\n%s", out)
+	}
+	wrong := "wrong-" + plantedSASL
+	code, out = runWithSecrets(t, wrong, doctor...)
+	check("doctor (wrong password)", code, 1, out)
+	if !strings.Contains(string(out), "check fail broker reachable") || bytes.Contains(out, []byte(wrong)) {
+		t.Errorf("doctor with a wrong password:\n%s", out)
+	}
+
+	// A whole run with debug logs on stderr, then verify and rehydrate.
+	outDir := t.TempDir()
+	code, out = runWithSecrets(t, plantedSASL, "execute", "--no-tui", "--inputs", sample, "--output-dir", outDir,
+		"--mock-latency", "2ms", "--log-level", "debug", "--fault", "malformed=0.1")
+	check("execute", code, 0, out)
+	dir := onlyRunDir(t, outDir)
+	code, out = runWithSecrets(t, plantedSASL, "verify", dir)
+	check("verify", code, 0, out)
+	code, out = runWithSecrets(t, plantedSASL, "rehydrate", dir)
+	check("rehydrate", code, 0, out)
+
+	for _, s := range []string{plantedSASL, plantedLLM} {
+		if bytes.Contains(printed.Bytes(), []byte(s)) {
+			t.Errorf("a planted secret (%s) was printed", s)
+		}
+	}
+	files := 0
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if info.Mode().Perm() != 0o700 {
+				t.Errorf("%s has mode %v, want 0700", p, info.Mode().Perm())
+			}
+			return nil
+		}
+		files++
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, info.Mode().Perm())
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, s := range []string{plantedSASL, plantedLLM} {
+			if bytes.Contains(data, []byte(s)) {
+				t.Errorf("%s holds a planted secret", p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 9 {
+		t.Errorf("only %d files scanned in %s", files, dir)
+	}
+}
