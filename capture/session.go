@@ -91,7 +91,12 @@ func (s *Session) Run(ctx context.Context) error {
 				Brokers: s.Conn.Bootstrap, Topic: topic, Partition: p, Dialer: s.Conn.dialer(),
 				// 2 MiB fetches keep six readers' buffers small while a fetch
 				// still carries a couple of thousand callbacks.
-				MinBytes: 1, MaxBytes: 2 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 1000,
+				// kafka-go asks the broker to wait MaxWait less a quarter
+				// and gives up reading at MaxWait: at 100ms a loaded machine
+				// missed the 25ms margin and idle partitions reported i/o
+				// timeouts. A fetch returns as soon as a record arrives,
+				// so the longer poll costs no latency.
+				MinBytes: 1, MaxBytes: 2 << 20, MaxWait: 500 * time.Millisecond, QueueCapacity: 1000,
 				ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
 				ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
 					s.brokerErrors.Add(1)

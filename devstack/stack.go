@@ -190,7 +190,7 @@ func (s *Stack) startReaders(ctx, runCtx context.Context) error {
 		for p, off := range ends {
 			r := kafka.NewReader(kafka.ReaderConfig{
 				Brokers: []string{s.Bootstrap}, Topic: t.topic, Partition: p,
-				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 50 * time.Millisecond,
+				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond, // see capture.Session
 				ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 500 * time.Millisecond,
 			})
 			if err := r.SetOffset(off); err != nil {
