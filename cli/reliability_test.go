@@ -217,18 +217,21 @@ func TestReliabilityTimeoutThenResume(t *testing.T) {
 }
 
 // SIGKILL of a runner subprocess at several points (one of them leaving a
-// torn journal line, as a kill during an append does) → rehydrate shows an
-// interrupted, verifiable artefact → resume → exactly the clean set.
+// torn journal line, as a kill during an append does), and Ctrl-C →
+// rehydrate shows an interrupted, verifiable artefact → resume → exactly the
+// clean set.
 func TestReliabilitySIGKILLThenResume(t *testing.T) {
 	clean := cleanSet(t, relSeed)
 	points := []struct {
 		name    string
-		journal int  // kill once the journal holds this many lines (0: as capture starts)
+		sig     syscall.Signal
+		journal int  // signal once the journal holds this many lines (0: as capture starts)
 		tear    bool // then cut the last line in half
 	}{
-		{"as capture starts", 0, false},
-		{"mid-capture, torn last line", 40, true},
-		{"near the end", 100, false},
+		{"SIGKILL as capture starts", syscall.SIGKILL, 0, false},
+		{"SIGKILL mid-capture, torn last line", syscall.SIGKILL, 40, true},
+		{"SIGKILL near the end", syscall.SIGKILL, 100, false},
+		{"Ctrl-C mid-capture", syscall.SIGINT, 60, false},
 	}
 	for _, p := range points {
 		t.Run(p.name, func(t *testing.T) {
@@ -246,19 +249,22 @@ func TestReliabilitySIGKILLThenResume(t *testing.T) {
 				sc := bufio.NewScanner(stdout)
 				for sc.Scan() {
 					if strings.HasPrefix(sc.Text(), "capturing") && p.journal == 0 {
-						_ = cmd.Process.Signal(syscall.SIGKILL)
+						_ = cmd.Process.Signal(p.sig)
 					}
 				}
 				close(exited)
 			}()
 			if p.journal > 0 {
 				waitJournal(t, out, p.journal, exited)
-				_ = cmd.Process.Signal(syscall.SIGKILL)
+				_ = cmd.Process.Signal(p.sig)
 			}
 			err := cmd.Wait()
 			<-exited
 			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			switch {
+			case p.sig == syscall.SIGINT && (!errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted):
+				t.Fatalf("Ctrl-C: %v, want exit 130", err)
+			case p.sig == syscall.SIGKILL && (!errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL):
 				t.Fatalf("the runner was not killed: %v", err)
 			}
 			dir := onlyRunDir(t, out)
