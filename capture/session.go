@@ -42,6 +42,24 @@ type Session struct {
 	mu           sync.Mutex
 	brokerErrors atomic.Int64
 	lastErr      atomic.Value // string
+
+	// Readers close in the background after Run returns; from then on
+	// their error reports are dropped, so nothing is logged or counted for
+	// a session that has ended.
+	reportMu sync.Mutex
+	ended    bool
+}
+
+// readerError records an error a Kafka reader reported while the session runs.
+func (s *Session) readerError(topic string, partition int, msg string) {
+	s.reportMu.Lock()
+	defer s.reportMu.Unlock()
+	if s.ended {
+		return
+	}
+	s.brokerErrors.Add(1)
+	s.lastErr.Store(msg)
+	s.Log.Warn("kafka_reader_error", "topic", topic, "partition", partition, "error", msg)
 }
 
 // Next returns, per topic and partition, the offset after the last record
@@ -79,6 +97,15 @@ func (s *Session) Run(ctx context.Context) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
 	s.next = s.Start.Clone()
+	s.reportMu.Lock()
+	s.ended = false
+	s.reportMu.Unlock()
+	// Runs last, after every reader goroutine has returned.
+	defer func() {
+		s.reportMu.Lock()
+		s.ended = true
+		s.reportMu.Unlock()
+	}()
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	msgs := make(chan journal.Record, 4*maxGroup)
@@ -91,18 +118,16 @@ func (s *Session) Run(ctx context.Context) error {
 				Brokers: s.Conn.Bootstrap, Topic: topic, Partition: p, Dialer: s.Conn.dialer(),
 				// 2 MiB fetches keep six readers' buffers small while a fetch
 				// still carries a couple of thousand callbacks.
-				// kafka-go asks the broker to wait MaxWait less a quarter
-				// and gives up reading at MaxWait: at 100ms a loaded machine
-				// missed the 25ms margin and idle partitions reported i/o
-				// timeouts. A fetch returns as soon as a record arrives,
-				// so the longer poll costs no latency.
-				MinBytes: 1, MaxBytes: 2 << 20, MaxWait: 500 * time.Millisecond, QueueCapacity: 1000,
+				// kafka-go gives up reading at MaxWait and asks the broker to
+				// answer before it: a quarter earlier below 1s, 1s earlier
+				// from there. At 100ms (and 500ms) a loaded machine missed
+				// the margin and idle partitions reported i/o timeouts; 2s
+				// leaves a second. A fetch returns as soon as a record
+				// arrives, so the longer poll costs no latency.
+				MinBytes: 1, MaxBytes: 2 << 20, MaxWait: 2 * time.Second, QueueCapacity: 1000,
 				ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
 				ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
-					s.brokerErrors.Add(1)
-					msg := fmt.Sprintf(format, args...)
-					s.lastErr.Store(msg)
-					s.Log.Warn("kafka_reader_error", "topic", topic, "partition", p, "error", msg)
+					s.readerError(topic, p, fmt.Sprintf(format, args...))
 				}),
 			})
 			if err := r.SetOffset(off); err != nil {
@@ -112,7 +137,9 @@ func (s *Session) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer r.Close()
+				// Close waits for a fetch in flight (up to one poll); nothing
+				// depends on it (no group, no commits), so it runs apart.
+				defer func() { go r.Close() }()
 				for {
 					m, err := r.ReadMessage(readCtx)
 					if err != nil {

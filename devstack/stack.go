@@ -190,7 +190,7 @@ func (s *Stack) startReaders(ctx, runCtx context.Context) error {
 		for p, off := range ends {
 			r := kafka.NewReader(kafka.ReaderConfig{
 				Brokers: []string{s.Bootstrap}, Topic: t.topic, Partition: p,
-				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond, // see capture.Session
+				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 2 * time.Second, // see capture.Session
 				ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 500 * time.Millisecond,
 			})
 			if err := r.SetOffset(off); err != nil {
@@ -199,7 +199,7 @@ func (s *Stack) startReaders(ctx, runCtx context.Context) error {
 			s.wg.Add(1)
 			go func(r *kafka.Reader, ch chan kafka.Message) {
 				defer s.wg.Done()
-				defer r.Close()
+				defer func() { go r.Close() }() // see capture.Session
 				for {
 					m, err := r.ReadMessage(runCtx)
 					if err != nil {
