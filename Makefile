@@ -49,7 +49,7 @@ fuzz:
 	  if ! $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) >$$cur 2>&1; then \
 	    cat $$cur; echo "FAIL $$pkg $$name"; exit 1; fi; \
 	  tail -n 3 $$cur; \
-	  echo "ok  $$pkg $$name: $$(grep '^fuzz: elapsed' $$cur | tail -n 1 | sed 's/^fuzz: //')" >>$$sum; \
+	  echo "ok  $$pkg $$name: $$(grep '^fuzz: elapsed' $$cur | tail -n 1 | sed -e 's/^fuzz: //' -e 's| ([0-9]*/sec)||')" >>$$sum; \
 	done; \
 	echo "== summary (FUZZTIME=$(FUZZTIME))"; cat $$sum
 
