@@ -62,14 +62,7 @@ type stackProc struct {
 // --metrics-addr) once it is ready.
 func startStackProcess(t *testing.T, args ...string) *stackProc {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"stack", "up", "--kafka-port", "0", "--http-port", "0", "--ground-truth", "../examples/sample/ground_truth.csv"}, args...)...)
-	cmd.Env = cleanEnv()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, stdout := startBinary(t, append([]string{"stack", "up", "--kafka-port", "0", "--http-port", "0", "--ground-truth", "../examples/sample/ground_truth.csv"}, args...)...)
 	sc := bufio.NewScanner(stdout)
 	var bootstrap, url, metrics string
 	deadline := time.After(20 * time.Second)
@@ -104,6 +97,24 @@ func startStackProcess(t *testing.T, args ...string) *stackProc {
 		}
 	}()
 	return &stackProc{cmd: cmd, bootstrap: bootstrap, url: url, metrics: metrics}
+}
+
+// startBinary starts the eng5np binary with a clean environment, stderr
+// discarded; it is killed when the test ends if still running.
+func startBinary(t *testing.T, args ...string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = cleanEnv()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, stdout
 }
 
 func cleanEnv() []string {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"os"
@@ -38,14 +37,7 @@ func startMetricsRun(t *testing.T, args ...string) *metricsRun {
 	out := t.TempDir()
 	base := []string{"execute", "--no-tui", "--inputs", sample, "--output-dir", out,
 		"--metrics-addr", "127.0.0.1:0", "--metrics-linger", "60s"}
-	cmd := exec.Command(binary(t), append(base, args...)...)
-	cmd.Env = cleanEnv()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, stdout := startBinary(t, append(base, args...)...)
 	m := &metricsRun{cmd: cmd, lines: make(chan string, 1024), out: out}
 	go func() {
 		sc := bufio.NewScanner(stdout)

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -237,13 +236,7 @@ func TestReliabilitySIGKILLThenResume(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			st := inProcessStack(t, relSeed, stackOpts{latency: 150 * time.Millisecond})
 			out := t.TempDir()
-			cmd := exec.Command(binary(t), append([]string{"execute", "--no-tui", "--inputs", sample, "--output-dir", out, "--completion-timeout", "60s"}, externalTo(st)...)...)
-			cmd.Env = cleanEnv()
-			stdout, _ := cmd.StdoutPipe()
-			cmd.Stderr = io.Discard
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, stdout := startBinary(t, append([]string{"execute", "--no-tui", "--inputs", sample, "--output-dir", out, "--completion-timeout", "60s"}, externalTo(st)...)...)
 			exited := make(chan struct{})
 			go func() {
 				sc := bufio.NewScanner(stdout)
