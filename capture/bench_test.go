@@ -6,12 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
-
-	"eng5np/events"
 	"eng5np/hydrator"
-	"eng5np/inputs"
 	"eng5np/internal/benchgen"
 	"eng5np/journal"
 )
@@ -22,49 +17,17 @@ import (
 // appends, and the hydrator fold.
 func BenchmarkCaptureJournalHydrate(b *testing.B) {
 	const n = 100_000
-	batch, err := inputs.Load("../examples/sample", inputs.Options{})
+	br, err := benchgen.NewBroker("..", n, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	snap := batch.Snapshot()
-	var wires []string
-	for _, e := range snap.Essays() {
-		wires = append(wires, e.WireID)
-	}
-	topics := events.NewTopics(events.DefaultTopicPrefix)
-	const batchUUID = "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66"
-	stream, err := benchgen.Generate(topics, batchUUID, wires, n, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics.ComparisonResult()),
-		kfake.SeedTopics(1, topics.Completed(), topics.Result(), topics.Failed()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	conn := Conn{Bootstrap: c.ListenAddrs()}
+	defer br.Close()
+	snap, topics, batchUUID := br.Snapshot, br.Topics, benchgen.BatchUUID
+	conn := Conn{Bootstrap: br.Bootstrap()}
 	ctx := context.Background()
-	start, err := EndOffsets(ctx, conn, topics.Consumed())
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := &kafka.Writer{Addr: kafka.TCP(conn.Bootstrap...), Balancer: &kafka.RoundRobin{}, BatchSize: 1000, BatchTimeout: time.Millisecond}
-	msgs := make([]kafka.Message, 0, n)
-	var bytes int64
-	for _, v := range stream.Callbacks {
-		msgs = append(msgs, kafka.Message{Topic: topics.ComparisonResult(), Value: v})
-		bytes += int64(len(v))
-	}
-	msgs = append(msgs, kafka.Message{Topic: topics.Completed(), Value: stream.Completed}, kafka.Message{Topic: topics.Result(), Value: stream.Result})
-	for i := 0; i < len(msgs); i += 5000 {
-		if err := w.WriteMessages(ctx, msgs[i:min(i+5000, len(msgs))]...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	w.Close()
+	start := benchgen.StartOffsets(topics)
 
-	b.SetBytes(bytes)
+	b.SetBytes(br.Bytes)
 	var elapsed time.Duration
 	for b.Loop() {
 		jo, err := journal.Open(filepath.Join(b.TempDir(), "journal.jsonl"), false)

@@ -19,14 +19,15 @@ type Stream struct {
 	Result    []byte
 }
 
-// Generate returns n callbacks of batch over the essays (wire ids): random
-// distinct pairs, realistic sizes (about 1 KB each), one in twenty a provider
-// error, then the completed and result events.
-func Generate(topics events.Topics, batch string, essays []string, n int, seed uint64) (*Stream, error) {
+// Generate returns n callbacks of batch over the essays (wire ids), numbered
+// from first (request ids and correlation ids are distinct across calls with
+// disjoint ranges): random pairs, realistic sizes (about 1 KB each), one in
+// twenty a provider error, then the completed and result events.
+func Generate(topics events.Topics, batch string, essays []string, first, n int, seed uint64) (*Stream, error) {
 	r := rand.New(rand.NewPCG(seed, 1))
 	s := &Stream{Callbacks: make([][]byte, 0, n)}
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	for i := 0; i < n; i++ {
+	for i := first; i < first+n; i++ {
 		a := essays[r.IntN(len(essays))]
 		b := essays[r.IntN(len(essays))]
 		for b == a {

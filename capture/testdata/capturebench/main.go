@@ -20,9 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"eng5np/capture"
 	"eng5np/events"
 	"eng5np/hydrator"
@@ -30,8 +27,6 @@ import (
 	"eng5np/internal/benchgen"
 	"eng5np/journal"
 )
-
-const batchUUID = "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -53,60 +48,16 @@ func main() {
 	}
 }
 
-func snapshot() (inputs.Snapshot, []string, error) {
-	b, err := inputs.Load("examples/sample", inputs.Options{})
-	if err != nil {
-		return inputs.Snapshot{}, nil, err
-	}
-	s := b.Snapshot()
-	var wires []string
-	for _, e := range s.Essays() {
-		wires = append(wires, e.WireID)
-	}
-	return s, wires, nil
-}
-
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	n := fs.Int("n", 1_000_000, "callbacks to pre-produce")
 	_ = fs.Parse(args)
-	_, wires, err := snapshot()
+	br, err := benchgen.NewBroker(".", *n, 1)
 	if err != nil {
 		return err
 	}
-	topics := events.NewTopics(events.DefaultTopicPrefix)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics.ComparisonResult()),
-		kfake.SeedTopics(1, topics.Completed(), topics.Result(), topics.Failed()))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	w := &kafka.Writer{Addr: kafka.TCP(c.ListenAddrs()...), Balancer: &kafka.RoundRobin{}, BatchSize: 2000, BatchTimeout: time.Millisecond}
-	ctx := context.Background()
-	const chunk = 50_000
-	for done := 0; done < *n; done += chunk {
-		s, err := benchgen.Generate(topics, batchUUID, wires, min(chunk, *n-done), uint64(done+1))
-		if err != nil {
-			return err
-		}
-		msgs := make([]kafka.Message, 0, len(s.Callbacks))
-		for i, v := range s.Callbacks {
-			// Request ids must be distinct across chunks.
-			v = []byte(strings.Replace(string(v), `"req-`, fmt.Sprintf(`"req-%d-`, done), 1))
-			msgs = append(msgs, kafka.Message{Topic: topics.ComparisonResult(), Value: v})
-			_ = i
-		}
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
-			return err
-		}
-		if done+chunk >= *n {
-			if err := w.WriteMessages(ctx, kafka.Message{Topic: topics.Completed(), Value: s.Completed}, kafka.Message{Topic: topics.Result(), Value: s.Result}); err != nil {
-				return err
-			}
-		}
-	}
-	w.Close()
-	fmt.Printf("READY %s %s\n", c.ListenAddrs()[0], batchUUID)
+	defer br.Close()
+	fmt.Printf("READY %s %s\n", br.Bootstrap()[0], benchgen.BatchUUID)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
@@ -131,19 +82,14 @@ func captureRun(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	snap, _, err := snapshot()
+	batch, err := inputs.Load("examples/sample", inputs.Options{})
 	if err != nil {
 		return err
 	}
+	snap := batch.Snapshot()
 	topics := events.NewTopics(events.DefaultTopicPrefix)
 	conn := capture.Conn{Bootstrap: []string{*bootstrap}}
-	start := capture.Offsets{}
-	for _, t := range topics.Consumed() {
-		start[t] = map[int]int64{0: 0}
-	}
-	for p := 1; p < 3; p++ {
-		start[topics.ComparisonResult()][p] = 0
-	}
+	start := benchgen.StartOffsets(topics)
 	path := filepath.Join(*dir, "capturebench-journal.jsonl")
 	os.Remove(path)
 	defer os.Remove(path)
@@ -152,7 +98,7 @@ func captureRun(args []string) error {
 		return err
 	}
 	defer jo.Writer.Close()
-	h := hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
+	h := hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: benchgen.BatchUUID, Topics: topics})
 	applied := 0
 	s := &capture.Session{Conn: conn, Start: start, Journal: jo.Writer, Capture: 1, TickEvery: time.Second,
 		Apply: func(recs []journal.Record) bool {
