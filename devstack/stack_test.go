@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"gonum.org/v1/gonum/stat"
 
 	"eng5np/devstack/fault"
 	"eng5np/events"
@@ -354,21 +355,7 @@ func spearman(a, b []float64) float64 {
 		}
 		return r
 	}
-	ra, rb := rank(a), rank(b)
-	var ma, mb float64
-	for i := range ra {
-		ma += ra[i]
-		mb += rb[i]
-	}
-	ma /= float64(len(ra))
-	mb /= float64(len(rb))
-	var sab, saa, sbb float64
-	for i := range ra {
-		sab += (ra[i] - ma) * (rb[i] - mb)
-		saa += (ra[i] - ma) * (ra[i] - ma)
-		sbb += (rb[i] - mb) * (rb[i] - mb)
-	}
-	return sab / math.Sqrt(saa*sbb)
+	return stat.Correlation(rank(a), rank(b), nil)
 }
 
 // The CJ service handles a request once per entity_id: publishing it again

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 func readComparisons(t testing.TB, path string) []Comparison {
@@ -322,15 +324,7 @@ func spearman(a, b []float64) float64 {
 		}
 		return r
 	}
-	ra, rb := rank(a), rank(b)
-	ma, mb := mean(ra), mean(rb)
-	var sab, saa, sbb float64
-	for i := range ra {
-		sab += (ra[i] - ma) * (rb[i] - mb)
-		saa += (ra[i] - ma) * (ra[i] - ma)
-		sbb += (rb[i] - mb) * (rb[i] - mb)
-	}
-	return sab / math.Sqrt(saa*sbb)
+	return stat.Correlation(rank(a), rank(b), nil)
 }
 
 // Recovery: 100 essays, θ ~ N(0, 1.2²), 20 comparisons per essay (m = 20·n,
