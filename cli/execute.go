@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -102,21 +101,10 @@ func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg
 // batchGroundTruth reads the mock judge's ground truth for an embedded run:
 // --ground-truth, else the batch's own ground_truth.csv when present.
 func batchGroundTruth(cfg *config.Config) (map[string]float64, string, error) {
-	path := cfg.DevStack.GroundTruth
-	explicit := path != ""
-	if !explicit {
-		path = filepath.Join(cfg.Inputs, inputs.GroundTruthName)
+	if path := cfg.DevStack.GroundTruth; path != "" {
+		return loadGroundTruth(path, true)
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		return nil, "none", nil
-	}
-	if err != nil {
-		return nil, "", exitf(ExitUsage, "pass an existing id,quality CSV with --ground-truth", "ground truth %s: %v", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	gt, err := inputs.ParseGroundTruthCSV(path, f)
-	return gt, path, err
+	return loadGroundTruth(filepath.Join(cfg.Inputs, inputs.GroundTruthName), false)
 }
 
 func newExecuteCmd(e *env) *cobra.Command {

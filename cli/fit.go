@@ -18,23 +18,14 @@ import (
 	"eng5np/scoring"
 )
 
-type fitItem struct {
-	ID          string  `json:"id"`
-	Theta       float64 `json:"theta"`
-	SE          float64 `json:"se"`
-	Wins        int     `json:"wins"`
-	Losses      int     `json:"losses"`
-	Comparisons int     `json:"comparisons"`
-}
-
 type fitOutput struct {
-	Items      []fitItem `json:"items"`
-	SSR        float64   `json:"ssr"`
-	Iterations int       `json:"iterations"`
-	Converged  bool      `json:"converged"`
-	Alpha      float64   `json:"alpha"`
-	Reference  *string   `json:"reference"`
-	Notes      []string  `json:"notes,omitempty"`
+	Items      []scoring.Item `json:"items"`
+	SSR        float64        `json:"ssr"`
+	Iterations int            `json:"iterations"`
+	Converged  bool           `json:"converged"`
+	Alpha      float64        `json:"alpha"`
+	Reference  *string        `json:"reference"`
+	Notes      []string       `json:"notes,omitempty"`
 }
 
 func newFitCmd(e *env) *cobra.Command {
@@ -169,9 +160,7 @@ func toFitOutput(res *scoring.Result) fitOutput {
 		ref := res.Reference
 		out.Reference = &ref
 	}
-	for _, it := range res.Items {
-		out.Items = append(out.Items, fitItem(it))
-	}
+	out.Items = append([]scoring.Item(nil), res.Items...)
 	sort.SliceStable(out.Items, func(i, j int) bool {
 		if out.Items[i].Theta != out.Items[j].Theta {
 			return out.Items[i].Theta > out.Items[j].Theta

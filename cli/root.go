@@ -74,8 +74,12 @@ journal, and writes a schema-valid, hash-verified artefact.
 
 Start with the bundled sample batch:
   eng5np plan                 inventory, expected comparisons and cost
-  eng5np dry-run              the same, plus a stub artefact in runs/
-  eng5np fit --comparisons F  Bradley–Terry abilities from a comparisons CSV
+  eng5np doctor               the pre-flight checks, on the embedded stack
+  eng5np execute              run it: embedded stack, dashboard, verified artefact in runs/
+  eng5np verify RUN_DIR       check an artefact before handing it on
+
+docs/RUNBOOK.md walks through a run on real services; docs/RELIABILITY.md says
+what survives a crash (resume, rehydrate).
 
 Settings come from flags, then ENG5NP_* environment variables, then eng5np.yaml
 (or --config FILE), then defaults; see ` + "`eng5np config --keys`" + `.`,
