@@ -85,16 +85,8 @@ func (p *plainReporter) progress(s runner.Snapshot) {
 
 func progressLine(s runner.Snapshot) string {
 	st := s.Stats
-	rate := 0.0
-	if n := len(s.Rate); n > 0 {
-		var sum float64
-		for _, v := range s.Rate[max(0, n-10):] {
-			sum += v
-		}
-		rate = sum / float64(min(10, n))
-	}
 	return fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d, %s to the deadline",
-		st.Comparisons, s.Expected, st.Succeeded, st.Failed, st.CostUSD, rate,
+		st.Comparisons, s.Expected, st.Succeeded, st.Failed, st.CostUSD, s.RecentRate(),
 		st.Outcomes["duplicate"], st.Outcomes["foreign_batch"], st.Outcomes["malformed"], s.Deadline.Sub(s.Now).Round(time.Second))
 }
 

@@ -85,9 +85,9 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 			defer stop()
 			level := cfg.LogLevel
 			if cfg.Source("log_level") == "default" {
-				level = "info"
+				level = slog.LevelInfo
 			}
-			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: parseLevel(level)}))
+			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 			gt, gtDesc, err := loadGroundTruth(cfg.DevStack.GroundTruth, cfg.Source("ground_truth") != "default")
 			if err != nil {
 				return err
@@ -148,12 +148,6 @@ func loadGroundTruth(path string, explicit bool) (map[string]float64, string, er
 		return nil, "", err
 	}
 	return gt, fmt.Sprintf("%s (%d ids)", path, len(gt)), nil
-}
-
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(s))
-	return l
 }
 
 func printStackBanner(w io.Writer, s *devstack.Stack, cfg *config.Config, gtDesc string) {

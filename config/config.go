@@ -46,7 +46,7 @@ type Config struct {
 	BudgetUSD           float64
 	MetricsAddr         string
 	MetricsLinger       time.Duration
-	LogLevel            string
+	LogLevel            slog.Level // of the log lines on stderr
 	NoKafka             bool
 	NoTUI               bool
 

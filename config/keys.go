@@ -118,7 +118,7 @@ var keys = []key{
 	{name: "metrics_linger", flag: "metrics-linger", kind: kindDuration, def: "0s", usage: "keep serving /metrics this long after a headless run ends, so a scraper sees the final values (Ctrl-C cuts it short)", accepts: "a duration such as 30s (0: stop at once)",
 		check: durationMin(0), set: func(c *Config, v any) { c.MetricsLinger = v.(time.Duration) }},
 	{name: "log_level", flag: "log-level", kind: kindString, def: "warn", usage: "level of the log lines written to stderr (the run's log file always records info and up)", accepts: "debug | info | warn | error",
-		check: oneOf("debug", "info", "warn", "error"), set: func(c *Config, v any) { c.LogLevel = v.(string) }},
+		check: oneOf("debug", "info", "warn", "error"), set: func(c *Config, v any) { _ = c.LogLevel.UnmarshalText([]byte(v.(string))) }},
 	{name: "no_kafka", flag: "no-kafka", kind: kindBool, def: "false", usage: "write the request file but publish nothing", accepts: "true | false",
 		set: func(c *Config, v any) { c.NoKafka = v.(bool) }},
 	{name: "no_tui", flag: "no-tui", kind: kindBool, def: "false", usage: "plain line output even on a terminal", accepts: "true | false",

@@ -137,7 +137,6 @@ type Hydrator struct {
 
 	observed map[string]int64 // by topic kind
 	outcomes map[Outcome]int64
-	byTopic  map[[2]string]int64 // by topic kind and outcome
 	faults   []fault
 	stopped  bool
 
@@ -172,7 +171,7 @@ type fault struct {
 func New(cfg Config) *Hydrator {
 	h := &Hydrator{
 		cfg: cfg, byWire: map[string]int32{}, byID: map[string]int32{}, requests: map[[16]byte]struct{}{}, prompts: map[uint64]struct{}{},
-		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Outcome]int64{}, byTopic: map[[2]string]int64{},
+		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Outcome]int64{},
 		modelIdx: map[[2]string]int16{}, service: map[int32]float64{}, faultsByField: map[string][]string{},
 	}
 	for _, e := range cfg.Snapshot.Essays() {
@@ -270,7 +269,6 @@ func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Outcome {
 	faults := len(h.faults)
 	o := h.apply(rec, d)
 	h.outcomes[o]++
-	h.byTopic[[2]string{h.cfg.Topics.Kind(rec.Topic).String(), o.String()}]++
 	h.lastSeq = rec.Seq
 	if h.cfg.Observe != nil {
 		obs := Observation{Record: rec, Outcome: o, Event: d.ev}

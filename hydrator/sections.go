@@ -25,8 +25,6 @@ type Stats struct {
 	// folding did with them.
 	Observed map[string]int64
 	Outcomes map[string]int64
-	// ByTopic counts records by topic kind, then outcome.
-	ByTopic map[string]map[string]int64
 	// FaultsByField lists the correlation ids of faulty callbacks per
 	// metadata field.
 	FaultsByField map[string][]string
@@ -47,13 +45,6 @@ func (h *Hydrator) Stats() Stats {
 	}
 	for k, v := range h.outcomes {
 		s.Outcomes[k.String()] = v
-	}
-	s.ByTopic = map[string]map[string]int64{}
-	for k, v := range h.byTopic {
-		if s.ByTopic[k[0]] == nil {
-			s.ByTopic[k[0]] = map[string]int64{}
-		}
-		s.ByTopic[k[0]][k[1]] = v
 	}
 	for k, v := range h.faultsByField {
 		s.FaultsByField[k] = append([]string(nil), v...)

@@ -5,10 +5,10 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,10 +20,21 @@ import (
 	"eng5np/runner"
 )
 
-// States of a run, for eng5np_run_state.
-var States = []string{"preparing", "uploading", "registering", "publishing", "capturing",
-	string(runner.OutcomeCompleted), string(runner.OutcomeNoResult), string(runner.OutcomeFailed), string(runner.OutcomeTimeout),
-	string(runner.OutcomeMetadataFault), string(runner.OutcomeInterrupted), string(runner.OutcomeBudgetExceeded), string(runner.OutcomeNoKafka)}
+// States of a run, for eng5np_run_state: its phases, then its outcomes.
+var States = func() []string {
+	var s []string
+	for _, p := range runner.Phases {
+		s = append(s, phaseState(p))
+	}
+	for _, o := range runner.Outcomes {
+		s = append(s, string(o))
+	}
+	return s
+}()
+
+// phaseState is a phase as a label value ("registering anchors" →
+// "registering_anchors").
+func phaseState(p runner.Phase) string { return strings.ReplaceAll(string(p), " ", "_") }
 
 // Runner holds the runner's metrics. All are prefixed eng5np_.
 type Runner struct {
@@ -86,7 +97,19 @@ func NewRunner(reg prometheus.Registerer) *Runner {
 
 // Hooks connects the metrics to a run.
 func (m *Runner) Hooks() runner.Hooks {
-	return runner.Hooks{Started: m.started, Observe: m.observe, Written: m.written, State: m.setState, Progress: m.progress}
+	return runner.Hooks{Started: m.started, Observe: m.observe, Written: m.written, Events: runner.ReporterFunc(m.event)}
+}
+
+// event follows the run's phases, progress and end.
+func (m *Runner) event(e runner.Event) {
+	switch e := e.(type) {
+	case runner.PhaseEvent:
+		m.setState(phaseState(e.Phase))
+	case runner.ProgressEvent:
+		m.progress(e.Snapshot)
+	case runner.FinishedEvent:
+		m.setState(string(e.Summary.Outcome))
+	}
 }
 
 // started resets the per-run counters: a capture session refolds the whole
@@ -189,11 +212,8 @@ func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
 		fmt.Fprintln(w, "eng5np metrics: /metrics")
 	})
 	s := &Server{Addr: ln.Addr().String(), srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
-	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener closed under us; nothing more to serve
-		}
-	}()
+	// Serve returns http.ErrServerClosed once Close shuts the server down.
+	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
 

@@ -66,17 +66,21 @@ func TestCountersFollowObservationsAndResetPerCapture(t *testing.T) {
 	if n := testutil.CollectAndCount(m.comparisons); n != 0 {
 		t.Errorf("%d comparison series after Started, want none", n)
 	}
-	h.State("capturing")
-	h.State(string(runner.OutcomeTimeout))
+	h.Events.Report(runner.PhaseEvent{Phase: runner.PhaseRegister})
+	if testutil.ToFloat64(m.state.WithLabelValues("registering_anchors")) != 1 {
+		t.Error("run_state does not show the phase")
+	}
+	h.Events.Report(runner.PhaseEvent{Phase: runner.PhaseCapturing})
+	h.Events.Report(runner.FinishedEvent{Summary: runner.Summary{Outcome: runner.OutcomeTimeout}})
 	if testutil.ToFloat64(m.state.WithLabelValues("capturing")) != 0 || testutil.ToFloat64(m.state.WithLabelValues("timeout")) != 1 {
 		t.Error("run_state does not show exactly the last state")
 	}
 	now := time.Now()
-	h.Progress(runner.Snapshot{Now: now, Deadline: now.Add(90 * time.Second), Expected: 120})
+	h.Events.Report(runner.ProgressEvent{Snapshot: runner.Snapshot{Now: now, Deadline: now.Add(90 * time.Second), Expected: 120}})
 	if got := testutil.ToFloat64(m.deadline); got != 90 {
 		t.Errorf("deadline remaining %v, want 90", got)
 	}
-	h.Progress(runner.Snapshot{Now: now, Deadline: now.Add(-time.Second)})
+	h.Events.Report(runner.ProgressEvent{Snapshot: runner.Snapshot{Now: now, Deadline: now.Add(-time.Second)}})
 	if got := testutil.ToFloat64(m.deadline); got != 0 {
 		t.Errorf("deadline remaining %v after the deadline, want 0", got)
 	}
@@ -96,7 +100,7 @@ func TestServeNamesABusyAddress(t *testing.T) {
 
 func TestServeExposesTheRegistry(t *testing.T) {
 	reg := NewRegistry()
-	NewRunner(reg).Hooks().State("capturing")
+	NewRunner(reg).Hooks().Events.Report(runner.PhaseEvent{Phase: runner.PhaseCapturing})
 	s, err := Serve("127.0.0.1:0", reg)
 	if err != nil {
 		t.Fatal(err)

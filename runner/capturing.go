@@ -90,7 +90,6 @@ func (r *runState) capture(ctx context.Context, start capture.Offsets, deadline 
 	if err := writeJSON(r.dir, RunRecordName, r.rec); err != nil {
 		return r.finish(OutcomeInterrupted, "", err)
 	}
-	r.hooks.state("capturing")
 	r.rep.Report(PhaseEvent{Phase: PhaseCapturing, Detail: fmt.Sprintf("until %s", deadline.Local().Format("15:04:05")), At: time.Now()})
 	r.log.Info("collector_started", "event", "collector_started", "capture", n, "deadline", deadline, "start_offsets", start)
 	r.session = &capture.Session{Conn: r.conn, Start: start, Journal: r.jw, Capture: n, Log: r.log,
@@ -275,9 +274,6 @@ func (r *runState) writeLive() {
 func (r *runState) progress(now time.Time) {
 	s := r.snapshot(now)
 	r.rep.Report(ProgressEvent{Snapshot: s})
-	if r.hooks.Progress != nil {
-		r.hooks.Progress(s)
-	}
 }
 
 func (r *runState) snapshot(now time.Time) Snapshot {
@@ -313,38 +309,30 @@ func (r *runState) snapshot(now time.Time) Snapshot {
 
 // writeArtefact assembles the artefact with the given outcome and writes it
 // with a fresh manifest.
-func (r *runState) writeArtefact(outcome Outcome, message string, final bool) (artefacts.WriteResult, *hydrator.Sections, error) {
+func (r *runState) writeArtefact(outcome Outcome, message string, final bool) (res artefacts.WriteResult, sec *hydrator.Sections, err error) {
 	start := time.Now()
-	sec, err := r.hyd.Sections(hydrator.FileSource(r.journalPath()))
-	if err == nil {
-		if r.session != nil {
-			_ = writeJSON(r.dir, OffsetsName, OffsetsRecord{Start: r.session.Start, Next: r.session.Next(), UpdatedAt: time.Now().UTC()})
-		}
-		var run *artefacts.AssessmentRun
-		st := statusInput{outcome: outcome, message: message, final: final, timeout: r.timeout}
-		if n := len(r.rec.Captures); final && n > 0 {
-			st.endedAt = r.rec.Captures[n-1].EndedAt
-		}
-		run, err = assemble(r.rec, r.snap, r.build, sec, r.hyd.Completion(), st, time.Now())
-		if err == nil {
-			var res artefacts.WriteResult
-			res, err = artefacts.Write(r.dir, run)
-			if err == nil {
-				r.lastWrite = time.Now()
-				r.writes++
-				r.log.Info("artefact_written", "event", "artefact_written", "path", res.ArtefactPath, "comparisons", len(sec.LLMComparisons),
-					"duration_ms", time.Since(start).Milliseconds(), "final", final)
-			}
-			if r.hooks.Written != nil {
-				r.hooks.Written(time.Since(start), err)
-			}
-			return res, sec, err
-		}
-	}
 	if r.hooks.Written != nil {
-		r.hooks.Written(time.Since(start), err)
+		defer func() { r.hooks.Written(time.Since(start), err) }()
 	}
-	return artefacts.WriteResult{}, nil, err
+	if sec, err = r.hyd.Sections(hydrator.FileSource(r.journalPath())); err != nil {
+		return artefacts.WriteResult{}, nil, err
+	}
+	if r.session != nil {
+		_ = writeJSON(r.dir, OffsetsName, OffsetsRecord{Start: r.session.Start, Next: r.session.Next(), UpdatedAt: time.Now().UTC()})
+	}
+	st := statusInput{outcome: outcome, message: message, final: final, timeout: r.timeout}
+	if n := len(r.rec.Captures); final && n > 0 {
+		st.endedAt = r.rec.Captures[n-1].EndedAt
+	}
+	run := assemble(r.rec, r.snap, r.build, sec, r.hyd.Completion(), st, time.Now())
+	if res, err = artefacts.Write(r.dir, run); err != nil {
+		return res, sec, err
+	}
+	r.lastWrite = time.Now()
+	r.writes++
+	r.log.Info("artefact_written", "event", "artefact_written", "path", res.ArtefactPath, "comparisons", len(sec.LLMComparisons),
+		"duration_ms", time.Since(start).Milliseconds(), "final", final)
+	return res, sec, nil
 }
 
 // statusInput is what the runner, not the journal, knows about a capture.
@@ -358,7 +346,7 @@ type statusInput struct {
 
 // assemble builds the artefact of an execute run from its record, inputs
 // snapshot and journal-derived sections.
-func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *hydrator.Sections, c hydrator.Completion, st statusInput, now time.Time) (*artefacts.AssessmentRun, error) {
+func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *hydrator.Sections, c hydrator.Completion, st statusInput, now time.Time) *artefacts.AssessmentRun {
 	run := &artefacts.AssessmentRun{
 		Metadata: artefacts.Metadata{
 			AssignmentID: rec.Settings.AssignmentID, CourseID: rec.Settings.CourseID, GradeScale: rec.Settings.GradeScale,
@@ -400,7 +388,7 @@ func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *
 	gps := sec.GradeProjectionStatus
 	run.Validation = artefacts.Validation{CLIEnvironment: build.Environment(), RunnerStatus: status, ManifestStatus: &ms,
 		Reliability: &rel, ServiceComparison: sec.ServiceComparison, GradeProjectionStatus: &gps}
-	return run, nil
+	return run
 }
 
 // finish ends the capture: records it in run.json, closes the log, writes the
@@ -419,7 +407,6 @@ func (r *runState) finish(outcome Outcome, message string, runErr error) Summary
 		r.rec.Captures[n-1].Timeout = Duration(r.timeout)
 	}
 	_ = writeJSON(r.dir, RunRecordName, r.rec)
-	r.hooks.state(string(outcome))
 	// A last snapshot, so the display shows the final counts (and a fault
 	// that ended the capture) before the summary.
 	r.progress(time.Now())

@@ -43,10 +43,9 @@ type Hooks struct {
 	Observe func(hydrator.Observation)
 	// Written is called after every artefact write with its duration.
 	Written func(d time.Duration, err error)
-	// State is called when the run changes phase or outcome.
-	State func(state string)
-	// Progress is called with every progress snapshot.
-	Progress func(Snapshot)
+	// Events receives every event the Reporter does (phases, progress, the
+	// end), before any display coalesces them.
+	Events Reporter
 }
 
 // Run executes the batch. The error is for failures before a run directory
@@ -54,10 +53,7 @@ type Hooks struct {
 // an outcome and the artefact written.
 func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	cfg := x.Config
-	rep := x.Reporter
-	if rep == nil {
-		rep = ReporterFunc(func(Event) {})
-	}
+	rep := fanOut{x.Reporter, x.Hooks.Events}
 	plan := x.Plan
 	if plan == nil {
 		var err error
@@ -72,7 +68,6 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	x.Hooks.state("preparing")
 	rep.Report(PhaseEvent{Phase: PhasePreparing, At: time.Now()})
 
 	started := time.Now().UTC()
@@ -118,7 +113,6 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	}
 
 	svc := newServices(x.Endpoints)
-	x.Hooks.state("uploading")
 	rep.Report(PhaseEvent{Phase: PhaseUploading, Detail: fmt.Sprintf("%d essays and the instructions", len(plan.Batch.Students)), At: time.Now()})
 	cache := map[string]string{}
 	upload := func(text string) (string, error) {
@@ -150,7 +144,6 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	}
 	log.Info("essays_uploaded", "event", "essays_uploaded", "essays", len(essays), "distinct_texts", len(cache))
 
-	x.Hooks.state("registering")
 	rep.Report(PhaseEvent{Phase: PhaseRegister, Detail: fmt.Sprintf("%d anchors", len(plan.Batch.Anchors)), At: time.Now()})
 	for _, a := range plan.Batch.Anchors {
 		if err := svc.registerAnchor(ctx, plan.Settings.AssignmentID, a.ID, a.Grade, a.Text); err != nil {
@@ -199,7 +192,6 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	run.jw = jo.Writer
 	defer run.jw.Close()
 
-	x.Hooks.state("publishing")
 	rep.Report(PhaseEvent{Phase: PhasePublishing, Detail: topics.Requested(), At: time.Now()})
 	published, err := capture.Publish(ctx, x.Endpoints.Kafka, topics.Requested(), []byte(batchUUID), value)
 	if err != nil {
@@ -226,10 +218,4 @@ func requestEnvelope(rec *RunRecord, plan *Plan, essays []events.EssayRef, promp
 		return nil, err
 	}
 	return env.Encode()
-}
-
-func (h Hooks) state(s string) {
-	if h.State != nil {
-		h.State(s)
-	}
 }

@@ -45,15 +45,7 @@ func (w *closableWriter) Close() error {
 	return w.f.Close()
 }
 
-func parseLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelWarn
-	}
-	return l
-}
-
-func openRunLog(dir string, stream io.Writer, level, batchUUID, label, mode string) (*runLog, error) {
+func openRunLog(dir string, stream io.Writer, level slog.Level, batchUUID, label, mode string) (*runLog, error) {
 	if err := artefacts.MkdirAll(filepath.Join(dir, artefacts.LogsDir)); err != nil {
 		return nil, err
 	}
@@ -64,7 +56,7 @@ func openRunLog(dir string, stream io.Writer, level, batchUUID, label, mode stri
 	w := &closableWriter{f: f}
 	handlers := []slog.Handler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})}
 	if stream != nil {
-		handlers = append(handlers, slog.NewJSONHandler(stream, &slog.HandlerOptions{Level: parseLevel(level)}))
+		handlers = append(handlers, slog.NewJSONHandler(stream, &slog.HandlerOptions{Level: level}))
 	}
 	logger := slog.New(slog.NewMultiHandler(handlers...)).With("batch_uuid", batchUUID, "batch_label", label, "runner_mode", mode)
 	return &runLog{Logger: logger, file: w}, nil

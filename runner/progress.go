@@ -15,6 +15,17 @@ type Event interface{ event() }
 // capture loop calls it.
 type Reporter interface{ Report(Event) }
 
+// fanOut reports every event to each of its non-nil reporters.
+type fanOut []Reporter
+
+func (f fanOut) Report(e Event) {
+	for _, r := range f {
+		if r != nil {
+			r.Report(e)
+		}
+	}
+}
+
 // ReporterFunc adapts a function.
 type ReporterFunc func(Event)
 
@@ -33,6 +44,9 @@ const (
 	PhaseCapturing  Phase = "capturing"
 	PhaseWriting    Phase = "writing artefact"
 )
+
+// Phases lists the phases in order.
+var Phases = []Phase{PhasePreparing, PhaseUploading, PhaseRegister, PhasePublishing, PhaseCapturing, PhaseWriting}
 
 // PhaseEvent marks the start of a phase.
 type PhaseEvent struct {
@@ -80,6 +94,20 @@ type Snapshot struct {
 	WaitingForDone bool // completed seen, waiting for the result within the grace
 }
 
+// RecentRate is the mean comparisons per second over the last 10 seconds of
+// Rate (fewer at the start).
+func (s Snapshot) RecentRate() float64 {
+	recent := s.Rate[max(0, len(s.Rate)-10):]
+	if len(recent) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range recent {
+		sum += v
+	}
+	return sum / float64(len(recent))
+}
+
 // Outcome is how a run ended.
 type Outcome string
 
@@ -95,6 +123,10 @@ const (
 	OutcomeNoKafka         Outcome = "no_kafka"
 	OutcomePreflightFailed Outcome = "preflight_failed"
 )
+
+// Outcomes lists every outcome.
+var Outcomes = []Outcome{OutcomeCompleted, OutcomeNoResult, OutcomeFailed, OutcomeTimeout, OutcomeMetadataFault,
+	OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeNoKafka, OutcomePreflightFailed}
 
 // ExitCode is the process exit code of SPEC §1 for an outcome.
 func (o Outcome) ExitCode() int {

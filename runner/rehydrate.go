@@ -81,19 +81,16 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 	topics := events.NewTopics(rec.Kafka.TopicPrefix)
 	cfg := hydrator.Config{Snapshot: rd.Snapshot, BatchUUID: rec.BatchUUID, Topics: topics}
 	path := filepath.Join(x.Dir, filepath.FromSlash(journal.Name))
+	src := hydrator.FileSource(path)
 	hyd, scan, err := hydrator.FoldFile(cfg, path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	if errors.Is(err, os.ErrNotExist) {
 		// Nothing was captured (--no-kafka, or stopped before capture).
-		hyd = hydrator.New(cfg)
-	case err != nil:
+		hyd, src, err = hydrator.New(cfg), hydrator.SliceSource(nil), nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", journal.Name, err)
 	}
 	res.Records, res.TornBytes = scan.Records, scan.TornBytes
-	src := hydrator.SliceSource(nil)
-	if _, err := os.Stat(path); err == nil {
-		src = hydrator.FileSource(path)
-	}
 	sec, err := hyd.Sections(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", journal.Name, err)
@@ -121,10 +118,7 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 		}
 	}
 	res.Outcome, res.Message = st.outcome, st.message
-	run, err := assemble(rec, rd.Snapshot, build, sec, hyd.Completion(), st, now())
-	if err != nil {
-		return nil, err
-	}
+	run := assemble(rec, rd.Snapshot, build, sec, hyd.Completion(), st, now())
 	stats := hyd.Stats()
 	res.Comparisons, res.CostUSD = stats.Comparisons, sec.Costs.TotalUSD
 	res.Written, err = artefacts.Write(x.Dir, run)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -85,11 +86,8 @@ func (x *Resume) Run(ctx context.Context) (Summary, error) {
 	} else if ep, err = ResumeEndpoints(rd, x.Config); err != nil {
 		return Summary{}, err
 	}
-	rep := x.Reporter
-	if rep == nil {
-		rep = ReporterFunc(func(Event) {})
-	}
-	level := "warn"
+	rep := fanOut{x.Reporter, x.Hooks.Events}
+	level := slog.LevelWarn
 	if x.Config != nil {
 		level = x.Config.LogLevel
 	}

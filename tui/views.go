@@ -161,15 +161,7 @@ func (m Model) renderLive() string {
 	b := bar{styles: s, percent: float64(st.Comparisons) / float64(expected)}
 	b.SetSize(m.width-lipgloss.Width(label)-2, 1)
 	lines = append(lines, " "+b.View()+label)
-	rate := 0.0
-	if n := len(snap.Rate); n > 0 {
-		var sum float64
-		for _, v := range snap.Rate[max(0, n-10):] {
-			sum += v
-		}
-		rate = sum / float64(min(10, n))
-	}
-	rateLabel := fmt.Sprintf(" %5.1f comparisons/s ", rate)
+	rateLabel := fmt.Sprintf(" %5.1f comparisons/s ", snap.RecentRate())
 	sp := sparkline{values: snap.Rate}
 	sp.SetSize(m.width-lipgloss.Width(rateLabel)-1, 1)
 	lines = append(lines, rateLabel+s.Student.Render(sp.View()))
