@@ -229,27 +229,21 @@ func checkURL(s string) error {
 	return nil
 }
 
-func checkHostPort(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" {
-		return fmt.Errorf("%q is not host:port", s)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return fmt.Errorf("%q has an invalid port", s)
-	}
-	return nil
-}
+// checkHostPort accepts host:port with a port from 1; checkListenAddr also
+// accepts port 0 (a listener then picks a free port).
+var checkHostPort, checkListenAddr = hostPort(1), hostPort(0)
 
-// checkListenAddr accepts host:port for a listener; port 0 picks a free one.
-func checkListenAddr(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil || host == "" {
-		return fmt.Errorf("%q is not host:port", s)
+func hostPort(minPort int) func(string) error {
+	return func(s string) error {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil || host == "" {
+			return fmt.Errorf("%q is not host:port", s)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < minPort || p > 65535 {
+			return fmt.Errorf("%q has an invalid port", s)
+		}
+		return nil
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("%q has an invalid port", s)
-	}
-	return nil
 }
 
 func oneOf(vals ...string) func(string) error {
