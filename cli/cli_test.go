@@ -40,7 +40,9 @@ func TestPlanSampleBatch(t *testing.T) {
 
 func TestPlanWithAPDFExits2AndNamesIt(t *testing.T) {
 	dir := t.TempDir()
-	copyTree(t, sample, dir)
+	if err := os.CopyFS(dir, os.DirFS(sample)); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "students", "scan.pdf"), []byte("%PDF-1.7\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -190,27 +192,5 @@ func TestEveryCommandHasUsefulHelp(t *testing.T) {
 	code, out, _ := run(t, "config", "--keys")
 	if code != 0 || !strings.Contains(out, "ENG5NP_KAFKA_BOOTSTRAP, KAFKA_BOOTSTRAP_SERVERS") {
 		t.Errorf("config --keys: %d\n%s", code, out)
-	}
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

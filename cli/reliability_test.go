@@ -386,7 +386,9 @@ func TestRehydrateIsByteStable(t *testing.T) {
 	}
 	// A copy elsewhere: no original input file, no stack, no log written.
 	dir := filepath.Join(t.TempDir(), filepath.Base(s.dir))
-	copyDir(t, s.dir, dir)
+	if err := os.CopyFS(dir, os.DirFS(s.dir)); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.RemoveAll(filepath.Join(dir, "logs")); err != nil {
 		t.Fatal(err)
 	}
@@ -452,28 +454,6 @@ func sections(t *testing.T, raw []byte) map[string][]byte {
 		}
 	}
 	return out
-}
-
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o700)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // The end event can be journaled before the last callbacks of another

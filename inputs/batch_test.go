@@ -122,7 +122,9 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 
 func TestLoadRejectsSymlinksOutOfTheBatch(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, "testdata/semicolon", dir)
+	if err := os.CopyFS(dir, os.DirFS("testdata/semicolon")); err != nil {
+		t.Fatal(err)
+	}
 	outside := filepath.Join(t.TempDir(), "secret.txt")
 	if err := os.WriteFile(outside, []byte("outside text"), 0o600); err != nil {
 		t.Fatal(err)
@@ -183,27 +185,5 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	if e := m["ASA_OBERG"]; e.IsAnchor || e.ID != "asa_oberg" {
 		t.Errorf("student by wire id: %+v", e)
-	}
-}
-
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
