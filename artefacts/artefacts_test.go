@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"eng5np/inputs"
+	"eng5np/rundir"
 	"eng5np/schemas"
 )
 
@@ -23,7 +24,7 @@ func stubRun(t *testing.T, dir string) *AssessmentRun {
 		t.Fatal(err)
 	}
 	snap := b.Snapshot()
-	if err := WriteJSONAtomic(filepath.Join(dir, InputsName), snap); err != nil {
+	if err := rundir.WriteJSONAtomic(rundir.Path(dir, rundir.Inputs), snap); err != nil {
 		t.Fatal(err)
 	}
 	build, err := CurrentBuild()
@@ -34,7 +35,7 @@ func stubRun(t *testing.T, dir string) *AssessmentRun {
 		Metadata: Metadata{
 			AssignmentID: "0b7e7c3e-4a51-4f0e-9c43-6f2d1e8a9b10", CourseID: "7d1c2b3a-5e6f-4a70-8b91-c2d3e4f5a6b7",
 			GradeScale: snap.GradeScale, RunnerVersion: build.RunnerVersion, GitSHA: build.GitSHA,
-			GeneratedAt: Timestamp(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), RunnerMode: ModeDryRun,
+			GeneratedAt: Timestamp(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), RunnerMode: rundir.ModeDryRun,
 			BatchUUID: "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66", BatchLabel: "fixture",
 		},
 		Inputs:     InputsSection(snap),
@@ -64,11 +65,11 @@ func TestWriteProducesAValidVerifiableArtefact(t *testing.T) {
 	}
 	var manifest []ManifestEntry
 	mdata, _ := os.ReadFile(res.ManifestPath)
-	if err := json.Unmarshal(mdata, &manifest); err != nil || len(manifest) != 1 || manifest[0].Path != InputsName {
+	if err := json.Unmarshal(mdata, &manifest); err != nil || len(manifest) != 1 || manifest[0].Path != rundir.Inputs {
 		t.Fatalf("manifest = %s (%v), want exactly inputs.json", mdata, err)
 	}
-	for _, p := range []string{res.ArtefactPath, res.ManifestPath, filepath.Join(dir, InputsName)} {
-		if st, _ := os.Stat(p); st.Mode().Perm() != FilePerm {
+	for _, p := range []string{res.ArtefactPath, res.ManifestPath, rundir.Path(dir, rundir.Inputs)} {
+		if st, _ := os.Stat(p); st.Mode().Perm() != rundir.FilePerm {
 			t.Errorf("%s has mode %v, want 0600", p, st.Mode().Perm())
 		}
 	}
@@ -81,7 +82,7 @@ func TestWriteProducesAValidVerifiableArtefact(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := MarshalIndent(&back)
+	again, _ := rundir.MarshalIndent(&back)
 	if !bytes.Equal(again, data) {
 		t.Error("artefact does not survive a decode/encode round trip")
 	}
@@ -100,7 +101,7 @@ func TestWriteRefusesAnInvalidArtefact(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Path != "/metadata/git_sha" {
 		t.Fatalf("violation = %+v, want the path /metadata/git_sha", ve)
 	}
-	if _, err := os.Stat(filepath.Join(dir, FileName(ModeDryRun))); !os.IsNotExist(err) {
+	if _, err := os.Stat(rundir.Path(dir, rundir.Artefact(rundir.ModeDryRun))); !os.IsNotExist(err) {
 		t.Error("an invalid artefact was written")
 	}
 }
@@ -111,26 +112,26 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		want   []string
 	}{
 		"edited input snapshot": {func(t *testing.T, dir string) {
-			appendTo(t, filepath.Join(dir, InputsName), " ")
+			appendTo(t, rundir.Path(dir, rundir.Inputs), " ")
 		}, []string{"inputs.json: sha256 is"}},
 		"edited artefact": {func(t *testing.T, dir string) {
-			p := filepath.Join(dir, FileName(ModeDryRun))
+			p := rundir.Path(dir, rundir.Artefact(rundir.ModeDryRun))
 			data, _ := os.ReadFile(p)
 			_ = os.WriteFile(p, bytes.Replace(data, []byte(`"fixture"`), []byte(`"fixturX"`), 1), 0o600)
 		}, []string{"artefact_checksum is", "the artefact was edited"}},
 		"deleted file": {func(t *testing.T, dir string) {
-			_ = os.Remove(filepath.Join(dir, InputsName))
+			_ = os.Remove(rundir.Path(dir, rundir.Inputs))
 		}, []string{"inputs.json: listed in the manifest but missing"}},
 		"added file": {func(t *testing.T, dir string) {
 			_ = os.WriteFile(filepath.Join(dir, "extra.txt"), []byte("x"), 0o600)
 		}, []string{"extra.txt: present in the run directory but not in the manifest"}},
 		"edited manifest": {func(t *testing.T, dir string) {
-			p := filepath.Join(dir, ManifestName)
+			p := rundir.Path(dir, rundir.Manifest)
 			data, _ := os.ReadFile(p)
 			_ = os.WriteFile(p, bytes.Replace(data, []byte(`"bytes": `), []byte(`"bytes": 1`), 1), 0o600)
 		}, []string{"inputs.json:", "validation.manifest differs from manifest.json"}},
 		"schema-breaking edit": {func(t *testing.T, dir string) {
-			p := filepath.Join(dir, FileName(ModeDryRun))
+			p := rundir.Path(dir, rundir.Artefact(rundir.ModeDryRun))
 			data, _ := os.ReadFile(p)
 			_ = os.WriteFile(p, bytes.Replace(data, []byte(`"runner_mode": "dry-run"`), []byte(`"runner_mode": "rehearsal"`), 1), 0o600)
 		}, []string{"schema violation at /metadata/runner_mode"}},
@@ -195,43 +196,14 @@ func TestManifestExclusions(t *testing.T) {
 	}
 }
 
-func TestRunDirName(t *testing.T) {
-	got := RunDirName("sample", "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66", time.Date(2026, 11, 25, 19, 9, 29, 0, time.FixedZone("CET", 3600)))
-	if got != "sample-20261125T180929-5b0e6f5c" {
-		t.Errorf("RunDirName = %s", got)
-	}
-}
-
-// referenceSchema loads ../shared's reference schema with cli_environment
-// relaxed: SPEC §6 lets this runner describe itself (Go, not Python) there.
-func referenceSchema(t *testing.T) []byte {
-	t.Helper()
-	data, err := os.ReadFile("../../shared/reference/assessment_run.schema.json")
-	if err != nil {
-		t.Skipf("reference schema not available (%v): skipping the compatibility check", err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	cli := doc["definitions"].(map[string]any)["validation"].(map[string]any)["properties"].(map[string]any)["cli_environment"].(map[string]any)
-	delete(cli, "required")
-	out, _ := json.Marshal(doc)
-	return out
-}
-
 func TestArtefactValidatesAgainstReferenceSchema(t *testing.T) {
-	ref, err := schemas.Compile(referenceSchema(t), "reference.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	res, err := Write(dir, stubRun(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(res.ArtefactPath)
-	if err := schemas.Validate(ref, data); err != nil {
+	if err := schemas.ValidateReference(data); err != nil {
 		t.Fatalf("artefact fails the reference schema: %v", err)
 	}
 }
@@ -240,7 +212,7 @@ func TestArtefactValidatesAgainstReferenceSchema(t *testing.T) {
 // enum in our schema, and every reference-required field stays required.
 func TestSchemaKeepsEveryReferenceField(t *testing.T) {
 	var ref, ours map[string]any
-	if err := json.Unmarshal(referenceSchema(t), &ref); err != nil {
+	if err := json.Unmarshal(schemas.ReferenceJSON, &ref); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(schemas.AssessmentRunJSON, &ours); err != nil {
@@ -260,7 +232,7 @@ func TestSchemaKeepsEveryReferenceField(t *testing.T) {
 	compare = func(path string, r, o map[string]any) {
 		r, o = resolve(ref, r), resolve(ours, o)
 		if path == "/validation/cli_environment" {
-			return // allowed to differ (SPEC §6)
+			return // describes this Go runner (schemas/reference/README.md)
 		}
 		for _, k := range []string{"type", "pattern", "format", "minimum", "maximum", "minItems"} {
 			if rv, ok := r[k]; ok && !equalJSON(rv, o[k]) {

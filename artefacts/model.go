@@ -12,15 +12,6 @@ import (
 // schema is a compatible evolution of the reference.
 const SchemaVersion = "1.0.2"
 
-// Runner modes, as recorded in metadata.runner_mode and the artefact's name.
-const (
-	ModeDryRun  = "dry-run"
-	ModeExecute = "execute"
-)
-
-// FileName returns the artefact's file name for a mode.
-func FileName(mode string) string { return "assessment_run." + mode + ".json" }
-
 // AssessmentRun is assessment_run.<mode>.json.
 type AssessmentRun struct {
 	SchemaVersion    string            `json:"schema_version"`

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"eng5np/rundir"
 	"eng5np/schemas"
 )
 
@@ -38,22 +39,23 @@ func (r *VerifyReport) fail(path, format string, args ...any) {
 }
 
 // Verify re-hashes every manifest entry, looks for files the manifest does
-// not list, checks the artefact's checksum and schema, that its embedded
+// not list, checks the artefact's checksum, its schema and the reference
+// schema's, that its embedded
 // manifest matches manifest.json, and that every comparison carries its
 // metadata and every id maps to an input. It writes nothing.
 func Verify(dir string) (*VerifyReport, error) {
-	name, err := FindArtefact(dir)
+	name, err := rundir.FindArtefact(dir)
 	if err != nil {
 		return nil, err
 	}
 	r := &VerifyReport{Dir: dir, Artefact: name}
 
 	var manifest []ManifestEntry
-	mdata, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	mdata, err := os.ReadFile(rundir.Path(dir, rundir.Manifest))
 	if err != nil {
-		r.fail(ManifestName, "cannot be read: %v", err)
+		r.fail(rundir.Manifest, "cannot be read: %v", err)
 	} else if err := json.Unmarshal(mdata, &manifest); err != nil {
-		r.fail(ManifestName, "is not a JSON array of {path, sha256, bytes}: %v", err)
+		r.fail(rundir.Manifest, "is not a JSON array of {path, sha256, bytes}: %v", err)
 	}
 	listed := map[string]bool{}
 	for _, e := range manifest {
@@ -95,6 +97,9 @@ func Verify(dir string) (*VerifyReport, error) {
 	}
 	if err := schemas.ValidateAssessmentRun(adata); err != nil {
 		r.fail(name, "%v", err)
+	}
+	if err := schemas.ValidateReference(adata); err != nil {
+		r.fail(name, "not valid against the reference ENG5 NP schema: %v", err)
 	}
 	recorded, actual, err := ArtefactChecksum(adata)
 	switch {

@@ -2,10 +2,8 @@ package artefacts
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,108 +14,15 @@ import (
 	"sort"
 	"strings"
 
+	"eng5np/rundir"
 	"eng5np/schemas"
-)
-
-// Permissions of everything in a run directory (SPEC §6).
-const (
-	FilePerm = 0o600
-	DirPerm  = 0o700
-)
-
-// Names inside a run directory.
-const (
-	ManifestName = "manifest.json"
-	InputsName   = "inputs.json"
-	LogsDir      = "logs"
-	tempMarker   = ".tmp-"
 )
 
 // zeroChecksum stands in for the artefact checksum while it is computed.
 var zeroChecksum = strings.Repeat("0", 64)
 
-// WriteFileAtomic writes data to path so that readers see either the old file
-// or the complete new one: a temporary file in the same directory is written,
-// fsync'd and renamed over path, then the directory is fsync'd.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := filepath.Join(dir, "."+filepath.Base(path)+tempMarker+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FilePerm)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	cleanup := func(e error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, e)
-	}
-	if _, err := f.Write(data); err != nil {
-		return cleanup(err)
-	}
-	if err := f.Sync(); err != nil {
-		return cleanup(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return SyncDir(dir)
-}
-
-// SyncDir fsyncs a directory so that renames and creations in it survive a
-// crash.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// WriteJSONAtomic writes v as indented JSON with a trailing newline.
-func WriteJSONAtomic(path string, v any) error {
-	data, err := MarshalIndent(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
-	}
-	return WriteFileAtomic(path, data)
-}
-
-// MarshalIndent renders v the way every run-directory file is written: two
-// spaces, no HTML escaping, a trailing newline.
-func MarshalIndent(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// excluded reports whether a run-directory path stays out of the manifest:
-// the manifest itself, artefacts, logs/ and temporary files.
-func excluded(rel string) bool {
-	base := filepath.Base(rel)
-	return rel == ManifestName ||
-		(strings.HasPrefix(rel, "assessment_run.") && strings.HasSuffix(rel, ".json") && !strings.Contains(rel, "/")) ||
-		rel == LogsDir || strings.HasPrefix(rel, LogsDir+"/") ||
-		strings.Contains(base, tempMarker)
-}
-
-// BuildManifest hashes every file of the run directory except the manifest,
-// the artefacts, logs/ and temporary files, sorted by path.
+// BuildManifest hashes every file of the run directory that belongs in the
+// manifest (rundir.InManifest), sorted by path.
 func BuildManifest(dir string) ([]ManifestEntry, error) {
 	var entries []ManifestEntry
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -129,7 +34,7 @@ func BuildManifest(dir string) ([]ManifestEntry, error) {
 		if rel == "." {
 			return nil
 		}
-		if excluded(rel) {
+		if !rundir.InManifest(rel) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -205,11 +110,11 @@ func Write(dir string, run *AssessmentRun) (WriteResult, error) {
 	run.Validation.Manifest = manifest
 	run.Validation.ArtefactChecksum = zeroChecksum
 	run.normalize()
-	data, err := MarshalIndent(run)
+	data, err := rundir.MarshalIndent(run)
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("encode artefact: %w", err)
 	}
-	name := FileName(run.Metadata.RunnerMode)
+	name := rundir.Artefact(run.Metadata.RunnerMode)
 	if err := schemas.ValidateAssessmentRun(data); err != nil {
 		return WriteResult{}, &SchemaError{File: name, Err: err}
 	}
@@ -220,14 +125,14 @@ func Write(dir string, run *AssessmentRun) (WriteResult, error) {
 	run.Validation.ArtefactChecksum = sum
 	res := WriteResult{
 		ArtefactPath: filepath.Join(dir, name),
-		ManifestPath: filepath.Join(dir, ManifestName),
+		ManifestPath: rundir.Path(dir, rundir.Manifest),
 		Checksum:     sum,
 		Manifest:     manifest,
 	}
-	if err := WriteFileAtomic(res.ArtefactPath, data); err != nil {
+	if err := rundir.WriteFileAtomic(res.ArtefactPath, data); err != nil {
 		return WriteResult{}, err
 	}
-	if err := WriteJSONAtomic(res.ManifestPath, manifest); err != nil {
+	if err := rundir.WriteJSONAtomic(res.ManifestPath, manifest); err != nil {
 		return WriteResult{}, err
 	}
 	return res, nil

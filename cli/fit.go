@@ -15,6 +15,7 @@ import (
 
 	"eng5np/artefacts"
 	"eng5np/inputs"
+	"eng5np/rundir"
 	"eng5np/scoring"
 )
 
@@ -123,7 +124,7 @@ func readFitInput(path string) ([]scoring.Comparison, []string, error) {
 		cs, err := inputs.ParseComparisonsCSV(filepath.Base(path), f)
 		return cs, nil, err
 	}
-	name, err := artefacts.FindArtefact(path)
+	name, err := rundir.FindArtefact(path)
 	if err != nil {
 		return nil, nil, exitf(ExitUsage, "pass a run directory written by execute", "%v", err)
 	}

@@ -27,7 +27,7 @@ import (
 
 	"eng5np/artefacts"
 	"eng5np/devstack"
-	"eng5np/devstack/fault"
+	"eng5np/fault"
 	"eng5np/inputs"
 )
 

@@ -18,8 +18,8 @@ import (
 
 	"eng5np/config"
 	"eng5np/devstack"
-	"eng5np/devstack/fault"
 	"eng5np/events"
+	"eng5np/fault"
 	"eng5np/inputs"
 	"eng5np/metrics"
 )

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"eng5np/devstack/fault"
+	"eng5np/fault"
 )
 
 // Config is the effective configuration of one command.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"eng5np/devstack/fault"
+	"eng5np/fault"
 	"eng5np/scoring"
 )
 

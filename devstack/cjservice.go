@@ -12,8 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
-	"eng5np/devstack/fault"
 	"eng5np/events"
+	"eng5np/fault"
 	"eng5np/scoring"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"eng5np/config"
-	"eng5np/devstack/fault"
 	"eng5np/events"
+	"eng5np/fault"
 )
 
 // ProviderSource is the source_service of the provider's callbacks.

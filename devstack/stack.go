@@ -23,8 +23,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"eng5np/config"
-	"eng5np/devstack/fault"
 	"eng5np/events"
+	"eng5np/fault"
 )
 
 // Options configure a stack. Zero ports pick free ones.

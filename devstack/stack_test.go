@@ -16,8 +16,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"gonum.org/v1/gonum/stat"
 
-	"eng5np/devstack/fault"
 	"eng5np/events"
+	"eng5np/fault"
 )
 
 // A CJ request for the sample batch yields a callback with complete metadata

@@ -21,9 +21,6 @@ import (
 	gojson "github.com/goccy/go-json"
 )
 
-// Name is the journal's path inside a run directory.
-const Name = "events/journal.jsonl"
-
 // Record is one consumed Kafka record.
 type Record struct {
 	// Seq numbers records 1, 2, … in the order they were appended.

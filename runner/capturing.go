@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sort"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"eng5np/hydrator"
 	"eng5np/inputs"
 	"eng5np/journal"
+	"eng5np/rundir"
 )
 
 // Throttling of the live artefact writes and ranking refits.
@@ -73,7 +73,7 @@ type rateBucket struct {
 }
 
 func (r *runState) journalPath() string {
-	return filepath.Join(r.dir, filepath.FromSlash(journal.Name))
+	return rundir.Path(r.dir, rundir.Journal)
 }
 
 // capture reads from start until the batch ends, faults, times out at
@@ -87,7 +87,7 @@ func (r *runState) capture(ctx context.Context, start capture.Offsets, deadline 
 	n := len(r.rec.Captures) + 1
 	r.captureN = n
 	r.rec.Captures = append(r.rec.Captures, CaptureRecord{N: n, StartedAt: r.started.UTC()})
-	if err := writeJSON(r.dir, RunRecordName, r.rec); err != nil {
+	if err := rundir.WriteJSON(r.dir, rundir.RunRecord, r.rec); err != nil {
 		return r.finish(OutcomeInterrupted, "", err)
 	}
 	r.rep.Report(PhaseEvent{Phase: PhaseCapturing, Detail: fmt.Sprintf("until %s", deadline.Local().Format("15:04:05")), At: time.Now()})
@@ -318,7 +318,7 @@ func (r *runState) writeArtefact(outcome Outcome, message string, final bool) (r
 		return artefacts.WriteResult{}, nil, err
 	}
 	if r.session != nil {
-		_ = writeJSON(r.dir, OffsetsName, OffsetsRecord{Start: r.session.Start, Next: r.session.Next(), UpdatedAt: time.Now().UTC()})
+		_ = rundir.WriteJSON(r.dir, rundir.Offsets, OffsetsRecord{Start: r.session.Start, Next: r.session.Next(), UpdatedAt: time.Now().UTC()})
 	}
 	st := statusInput{outcome: outcome, message: message, final: final, timeout: r.timeout}
 	if n := len(r.rec.Captures); final && n > 0 {
@@ -351,7 +351,7 @@ func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *
 		Metadata: artefacts.Metadata{
 			AssignmentID: rec.Settings.AssignmentID, CourseID: rec.Settings.CourseID, GradeScale: rec.Settings.GradeScale,
 			RunnerVersion: build.RunnerVersion, GitSHA: build.GitSHA, GitDirty: build.Dirty, GeneratedAt: artefacts.Timestamp(now),
-			RunnerMode: artefacts.ModeExecute, BatchUUID: rec.BatchUUID, BatchLabel: rec.BatchLabel, CourseCode: rec.Settings.CourseCode,
+			RunnerMode: rundir.ModeExecute, BatchUUID: rec.BatchUUID, BatchLabel: rec.BatchLabel, CourseCode: rec.Settings.CourseCode,
 			Language: rec.Settings.Language, MaxComparisons: rec.MaxComparisons, Stack: rec.Stack, LLMConfigOverrides: rec.LLMConfigOverrides,
 		},
 		Inputs:           artefacts.InputsSection(snap),
@@ -406,7 +406,7 @@ func (r *runState) finish(outcome Outcome, message string, runErr error) Summary
 		r.rec.Captures[n-1].Message = message
 		r.rec.Captures[n-1].Timeout = Duration(r.timeout)
 	}
-	_ = writeJSON(r.dir, RunRecordName, r.rec)
+	_ = rundir.WriteJSON(r.dir, rundir.RunRecord, r.rec)
 	// A last snapshot, so the display shows the final counts (and a fault
 	// that ended the capture) before the summary.
 	r.progress(time.Now())
@@ -496,7 +496,7 @@ func nextStep(o Outcome, dir string, rec *RunRecord) (next, warning string, resu
 	case OutcomeNoResult:
 		return "eng5np verify " + dir, "the result event never arrived: bt_summary has no service_theta", false
 	case OutcomeNoKafka:
-		return "inspect " + RequestName + " in " + dir + "; run without --no-kafka to publish", "", false
+		return "inspect " + rundir.Request + " in " + dir + "; run without --no-kafka to publish", "", false
 	case OutcomeFailed:
 		return "read the failure reason above and the CJ service's logs, then run the batch again", "", false
 	case OutcomeMetadataFault:

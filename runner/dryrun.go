@@ -2,12 +2,12 @@ package runner
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"eng5np/artefacts"
 	"eng5np/config"
 	"eng5np/events"
+	"eng5np/rundir"
 )
 
 // DryRunResult says where a dry run wrote.
@@ -34,16 +34,16 @@ func DryRun(cfg *config.Config, now time.Time) (*DryRunResult, error) {
 		return &DryRunResult{Plan: plan}, err
 	}
 	res := &DryRunResult{Plan: plan, BatchUUID: NewBatchUUID()}
-	res.Dir, err = artefacts.CreateRunDir(cfg.OutputDir, plan.Settings.BatchLabel, res.BatchUUID, now)
+	res.Dir, err = rundir.Create(cfg.OutputDir, plan.Settings.BatchLabel, res.BatchUUID, now)
 	if err != nil {
 		return res, err
 	}
 	snap := plan.Batch.Snapshot()
-	if err := artefacts.WriteJSONAtomic(filepath.Join(res.Dir, artefacts.InputsName), snap); err != nil {
+	if err := rundir.WriteJSON(res.Dir, rundir.Inputs, snap); err != nil {
 		return res, err
 	}
 	run := &artefacts.AssessmentRun{
-		Metadata: newMetadata(plan.Settings, build, artefacts.ModeDryRun, res.BatchUUID, now, cfg, overrides(cfg, snap.PromptReference.Content)),
+		Metadata: newMetadata(plan.Settings, build, rundir.ModeDryRun, res.BatchUUID, now, cfg, overrides(cfg, snap.PromptReference.Content)),
 		Inputs:   artefacts.InputsSection(snap),
 		Validation: artefacts.Validation{
 			CLIEnvironment: build.Environment(),
@@ -65,7 +65,7 @@ func DryRun(cfg *config.Config, now time.Time) (*DryRunResult, error) {
 
 func newMetadata(s Settings, b artefacts.Build, mode, batchUUID string, now time.Time, cfg *config.Config, ov *events.LLMConfigOverrides) artefacts.Metadata {
 	stack := cfg.Stack
-	if mode == artefacts.ModeDryRun {
+	if mode == rundir.ModeDryRun {
 		stack = "none"
 	}
 	return artefacts.Metadata{

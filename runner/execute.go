@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +16,7 @@ import (
 	"eng5np/events"
 	"eng5np/hydrator"
 	"eng5np/journal"
+	"eng5np/rundir"
 )
 
 // Execute is one `eng5np execute`: it uploads the essays, registers the
@@ -72,11 +72,11 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 
 	started := time.Now().UTC()
 	batchUUID := NewBatchUUID()
-	dir, err := artefacts.CreateRunDir(cfg.OutputDir, plan.Settings.BatchLabel, batchUUID, started)
+	dir, err := rundir.Create(cfg.OutputDir, plan.Settings.BatchLabel, batchUUID, started)
 	if err != nil {
 		return Summary{}, err
 	}
-	logs, err := openRunLog(dir, x.Stderr, cfg.LogLevel, batchUUID, plan.Settings.BatchLabel, artefacts.ModeExecute)
+	logs, err := openRunLog(dir, x.Stderr, cfg.LogLevel, batchUUID, plan.Settings.BatchLabel, rundir.ModeExecute)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -86,10 +86,10 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 		"anchors", len(plan.Batch.Anchors), "students", len(plan.Batch.Students), "max_comparisons", cfg.MaxComparisons)
 
 	snap := plan.Batch.Snapshot()
-	if err := artefacts.WriteJSONAtomic(filepath.Join(dir, artefacts.InputsName), snap); err != nil {
+	if err := rundir.WriteJSON(dir, rundir.Inputs, snap); err != nil {
 		return Summary{}, err
 	}
-	rec := &RunRecord{Version: 1, BatchUUID: batchUUID, BatchLabel: plan.Settings.BatchLabel, RunnerMode: artefacts.ModeExecute,
+	rec := &RunRecord{Version: 1, BatchUUID: batchUUID, BatchLabel: plan.Settings.BatchLabel, RunnerMode: rundir.ModeExecute,
 		CreatedAt: started, CorrelationID: uuid.NewString(), Settings: plan.Settings, Stack: cfg.Stack,
 		ContentServiceURL: x.Endpoints.ContentURL, CJServiceURL: x.Endpoints.CJURL, MaxComparisons: cfg.MaxComparisons,
 		CompletionTimeout: Duration(cfg.CompletionTimeout), PostCompletionGrace: Duration(cfg.PostCompletionGrace),
@@ -100,7 +100,7 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	rec.Kafka.SASLMechanism = cfg.Kafka.SASLMechanism
 	rec.Kafka.SASLUsername = cfg.Kafka.SASLUsername
 	rec.Kafka.TLS = x.Endpoints.Kafka.TLS != nil
-	if err := writeJSON(dir, RunRecordName, rec); err != nil {
+	if err := rundir.WriteJSON(dir, rundir.RunRecord, rec); err != nil {
 		return Summary{}, err
 	}
 
@@ -139,7 +139,7 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 		}
 		essays = append(essays, events.EssayRef{EssayID: st.WireID, TextStorageID: id})
 	}
-	if err := writeJSON(dir, UploadCacheName, map[string]any{"content_service_url": x.Endpoints.ContentURL, "by_sha256": cache}); err != nil {
+	if err := rundir.WriteJSON(dir, rundir.UploadCache, map[string]any{"content_service_url": x.Endpoints.ContentURL, "by_sha256": cache}); err != nil {
 		return Summary{}, err
 	}
 	log.Info("essays_uploaded", "event", "essays_uploaded", "essays", len(essays), "distinct_texts", len(cache))
@@ -157,10 +157,7 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	if err := artefacts.MkdirAll(filepath.Join(dir, "requests")); err != nil {
-		return Summary{}, err
-	}
-	if err := artefacts.WriteFileAtomic(filepath.Join(dir, filepath.FromSlash(RequestName)), value); err != nil {
+	if err := rundir.WriteFile(dir, rundir.Request, value); err != nil {
 		return Summary{}, err
 	}
 
@@ -172,8 +169,8 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	}
 
 	if cfg.NoKafka {
-		log.Info("request_written", "event", "request_written", "path", RequestName, "published", false)
-		return run.finish(OutcomeNoKafka, "--no-kafka: the request was written to "+RequestName+" and not published", nil), nil
+		log.Info("request_written", "event", "request_written", "path", rundir.Request, "published", false)
+		return run.finish(OutcomeNoKafka, "--no-kafka: the request was written to "+rundir.Request+" and not published", nil), nil
 	}
 
 	// The consumer is ready before the request goes out: the end of every
@@ -182,10 +179,10 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return fail("reading the topics' end offsets", err)
 	}
-	if err := writeJSON(dir, OffsetsName, OffsetsRecord{Start: start, Next: start, UpdatedAt: time.Now().UTC()}); err != nil {
+	if err := rundir.WriteJSON(dir, rundir.Offsets, OffsetsRecord{Start: start, Next: start, UpdatedAt: time.Now().UTC()}); err != nil {
 		return Summary{}, err
 	}
-	jo, err := journal.Open(filepath.Join(dir, filepath.FromSlash(journal.Name)), false)
+	jo, err := journal.Open(rundir.Path(dir, rundir.Journal), false)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -212,7 +209,7 @@ func requestEnvelope(rec *RunRecord, plan *Plan, essays []events.EssayRef, promp
 		EssaysForCJ:    essays, Language: plan.Settings.Language, CourseCode: plan.Settings.CourseCode, AssignmentID: assignment,
 		UserID: cfg.Kafka.ClientID, StudentPromptRef: &events.PromptRef{TextStorageID: promptRef}, LLMConfigOverrides: rec.LLMConfigOverrides,
 	}
-	meta := map[string]any{"runner_mode": artefacts.ModeExecute, "batch_label": rec.BatchLabel, "max_comparisons": cfg.MaxComparisons}
+	meta := map[string]any{"runner_mode": rundir.ModeExecute, "batch_label": rec.BatchLabel, "max_comparisons": cfg.MaxComparisons}
 	env, err := events.NewEnvelope(topics.Requested(), events.RunnerSourceService, rec.CorrelationID, req, meta, now.Time)
 	if err != nil {
 		return nil, err

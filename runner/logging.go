@@ -1,13 +1,12 @@
 package runner
 
 import (
+	"eng5np/rundir"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
-
-	"eng5np/artefacts"
 )
 
 // runLog is a run's structured log: JSON lines in logs/eng5np.log of the run
@@ -46,10 +45,10 @@ func (w *closableWriter) Close() error {
 }
 
 func openRunLog(dir string, stream io.Writer, level slog.Level, batchUUID, label, mode string) (*runLog, error) {
-	if err := artefacts.MkdirAll(filepath.Join(dir, artefacts.LogsDir)); err != nil {
+	if err := rundir.MkdirAll(filepath.Join(dir, rundir.LogsDir)); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, filepath.FromSlash(LogName)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, artefacts.FilePerm)
+	f, err := os.OpenFile(rundir.Path(dir, rundir.Log), os.O_CREATE|os.O_WRONLY|os.O_APPEND, rundir.FilePerm)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"eng5np/artefacts"
 	"eng5np/events"
 	"eng5np/hydrator"
-	"eng5np/journal"
+	"eng5np/rundir"
 )
 
 // Rehydrate rebuilds an execute run's artefact and manifest in place from the
@@ -53,13 +53,13 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 	}
 	rd, err := OpenRunDir(x.Dir)
 	if err != nil {
-		if _, statErr := os.Stat(filepath.Join(x.Dir, artefacts.FileName(artefacts.ModeDryRun))); statErr == nil {
+		if _, statErr := os.Stat(filepath.Join(x.Dir, rundir.Artefact(rundir.ModeDryRun))); statErr == nil {
 			return nil, fmt.Errorf("%s is a dry-run directory: it captured nothing, so there is nothing to rehydrate; run `eng5np dry-run` again for a fresh one", x.Dir)
 		}
 		return nil, err
 	}
 	rec := &rd.Record
-	if rec.RunnerMode != "" && rec.RunnerMode != artefacts.ModeExecute {
+	if rec.RunnerMode != "" && rec.RunnerMode != rundir.ModeExecute {
 		return nil, fmt.Errorf("%s: runner mode %q; rehydrate rebuilds execute runs", x.Dir, rec.RunnerMode)
 	}
 	build, err := artefacts.CurrentBuild()
@@ -71,7 +71,7 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 	// What changed since the last manifest, before it is rewritten.
 	if rep, err := artefacts.Verify(x.Dir); err == nil {
 		for _, p := range rep.Problems {
-			if p.Path == artefacts.ManifestName || p.Path == artefacts.FileName(artefacts.ModeExecute) {
+			if p.Path == rundir.Manifest || p.Path == rundir.Artefact(rundir.ModeExecute) {
 				continue
 			}
 			res.Before = append(res.Before, p.String())
@@ -80,7 +80,7 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 
 	topics := events.NewTopics(rec.Kafka.TopicPrefix)
 	cfg := hydrator.Config{Snapshot: rd.Snapshot, BatchUUID: rec.BatchUUID, Topics: topics}
-	path := filepath.Join(x.Dir, filepath.FromSlash(journal.Name))
+	path := rundir.Path(x.Dir, rundir.Journal)
 	src := hydrator.FileSource(path)
 	hyd, scan, err := hydrator.FoldFile(cfg, path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -88,12 +88,12 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 		hyd, src, err = hydrator.New(cfg), hydrator.SliceSource(nil), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", journal.Name, err)
+		return nil, fmt.Errorf("%s: %w", rundir.Journal, err)
 	}
 	res.Records, res.TornBytes = scan.Records, scan.TornBytes
 	sec, err := hyd.Sections(src)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", journal.Name, err)
+		return nil, fmt.Errorf("%s: %w", rundir.Journal, err)
 	}
 
 	st := statusInput{final: true, timeout: time.Duration(rec.CompletionTimeout)}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"eng5np/artefacts"
@@ -14,6 +13,7 @@ import (
 	"eng5np/events"
 	"eng5np/hydrator"
 	"eng5np/journal"
+	"eng5np/rundir"
 )
 
 // Resume continues the capture of an existing run without republishing: it
@@ -91,14 +91,14 @@ func (x *Resume) Run(ctx context.Context) (Summary, error) {
 	if x.Config != nil {
 		level = x.Config.LogLevel
 	}
-	logs, err := openRunLog(x.Dir, x.Stderr, level, rec.BatchUUID, rec.BatchLabel, artefacts.ModeExecute)
+	logs, err := openRunLog(x.Dir, x.Stderr, level, rec.BatchUUID, rec.BatchLabel, rundir.ModeExecute)
 	if err != nil {
 		return Summary{}, err
 	}
 	defer logs.Close()
 
 	topics := events.NewTopics(rec.Kafka.TopicPrefix)
-	jo, err := journal.Open(filepath.Join(x.Dir, filepath.FromSlash(journal.Name)), true)
+	jo, err := journal.Open(rundir.Path(x.Dir, rundir.Journal), true)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -5,6 +5,7 @@ package schemas
 
 import (
 	"bytes"
+	"encoding/json"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -22,16 +23,60 @@ var AssessmentRunJSON []byte
 // AssessmentRunURL is the resource name the schema is compiled under.
 const AssessmentRunURL = "assessment_run.schema.json"
 
+// ReferenceJSON is the reference ENG5 NP artefact schema this project's
+// schema evolves compatibly (see reference/README.md for its provenance).
+//
+//go:embed reference/assessment_run.schema.json
+var ReferenceJSON []byte
+
 var (
 	once     sync.Once
 	compiled *jsonschema.Schema
 	errLoad  error
+
+	refOnce     sync.Once
+	refCompiled *jsonschema.Schema
+	refErr      error
 )
 
 // AssessmentRun returns the compiled artefact schema.
 func AssessmentRun() (*jsonschema.Schema, error) {
 	once.Do(func() { compiled, errLoad = Compile(AssessmentRunJSON, AssessmentRunURL) })
 	return compiled, errLoad
+}
+
+// Reference returns the compiled reference schema, with the one relaxation
+// eng5np's artefacts need: validation.cli_environment describes this Go
+// runner, so the Python runner's required fields there are not required.
+func Reference() (*jsonschema.Schema, error) {
+	refOnce.Do(func() {
+		var doc map[string]any
+		if refErr = json.Unmarshal(ReferenceJSON, &doc); refErr != nil {
+			return
+		}
+		if cli, ok := dig(doc, "definitions", "validation", "properties", "cli_environment"); ok {
+			delete(cli, "required")
+		}
+		relaxed, err := json.Marshal(doc)
+		if err != nil {
+			refErr = err
+			return
+		}
+		refCompiled, refErr = Compile(relaxed, "reference/assessment_run.schema.json")
+	})
+	return refCompiled, refErr
+}
+
+func dig(doc map[string]any, path ...string) (map[string]any, bool) {
+	cur := doc
+	for _, p := range path {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur = next
+	}
+	return cur, true
 }
 
 // Compile compiles a schema document with format assertion on.
@@ -113,6 +158,15 @@ func Validate(s *jsonschema.Schema, doc []byte) error {
 // ValidateAssessmentRun validates an artefact against the embedded schema.
 func ValidateAssessmentRun(doc []byte) error {
 	s, err := AssessmentRun()
+	if err != nil {
+		return err
+	}
+	return Validate(s, doc)
+}
+
+// ValidateReference validates an artefact against the reference schema.
+func ValidateReference(doc []byte) error {
+	s, err := Reference()
 	if err != nil {
 		return err
 	}

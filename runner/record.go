@@ -4,22 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
-	"eng5np/artefacts"
 	"eng5np/capture"
 	"eng5np/events"
 	"eng5np/inputs"
-)
-
-// Names inside a run directory.
-const (
-	RunRecordName   = "run.json"
-	OffsetsName     = "events/offsets.json"
-	RequestName     = "requests/cj_assessment_request.json"
-	UploadCacheName = "content_upload_cache.json"
-	LogName         = "logs/eng5np.log"
+	"eng5np/rundir"
 )
 
 // RunRecord is run.json: what resume and rehydrate need to know about the
@@ -95,25 +85,6 @@ type OffsetsRecord struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 }
 
-func writeJSON(dir, name string, v any) error {
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := artefacts.MkdirAll(filepath.Dir(p)); err != nil {
-		return err
-	}
-	return artefacts.WriteJSONAtomic(p, v)
-}
-
-func readJSON(dir, name string, v any) error {
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("%s is not valid: %w", name, err)
-	}
-	return nil
-}
-
 // RunDir is a run directory read back from disk.
 type RunDir struct {
 	Dir      string
@@ -128,16 +99,16 @@ func OpenRunDir(dir string) (*RunDir, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a run directory", dir)
 	}
-	if err := readJSON(dir, RunRecordName, &rd.Record); err != nil {
+	if err := rundir.ReadJSON(dir, rundir.RunRecord, &rd.Record); err != nil {
 		return nil, fmt.Errorf("%s: cannot read run.json (%v); is this a run directory written by execute?", dir, err)
 	}
-	if err := readJSON(dir, artefacts.InputsName, &rd.Snapshot); err != nil {
+	if err := rundir.ReadJSON(dir, rundir.Inputs, &rd.Snapshot); err != nil {
 		return nil, fmt.Errorf("%s: cannot read inputs.json: %v", dir, err)
 	}
 	if err := rd.Snapshot.Validate(); err != nil {
 		return nil, err
 	}
-	if err := readJSON(dir, OffsetsName, &rd.Offsets); err != nil && !os.IsNotExist(err) {
+	if err := rundir.ReadJSON(dir, rundir.Offsets, &rd.Offsets); err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("%s: %v", dir, err)
 	}
 	return rd, nil
