@@ -1,6 +1,7 @@
 // Package artefacts owns the run directory's files: the artefact model of
-// SPEC §6 and its serialization, schema validation before every write,
-// atomic writes, the artefact checksum, the manifest, and verification.
+// docs/CONTRACT.md, "Artefacts", and its serialization, schema validation
+// before every write, atomic writes, the artefact checksum, the manifest, and
+// verification.
 package artefacts
 
 import (

@@ -141,9 +141,9 @@ func Write(dir string, run *AssessmentRun) (WriteResult, error) {
 // checksumField is how the checksum appears in the indented artefact.
 const checksumField = `"artefact_checksum": "`
 
-// stampChecksum replaces the zero checksum in data with the sha256 of data
-// (as it reads with the zeros): SPEC §6's definition, so verification only
-// has to put the zeros back.
+// stampChecksum replaces the zero checksum in data with the sha256 of data (as
+// it reads with the zeros): the definition in docs/CONTRACT.md, "Artefacts",
+// so verification only has to put the zeros back.
 func stampChecksum(data []byte) (string, []byte, error) {
 	placeholder := []byte(checksumField + zeroChecksum + `"`)
 	if bytes.Count(data, placeholder) != 1 {

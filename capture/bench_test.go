@@ -34,17 +34,21 @@ func BenchmarkCaptureJournalHydrate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h := hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
+		h := hydrator.New(hydrator.Batch{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
 		applied := 0
-		s := &Session{Conn: conn, Start: start, Journal: jo.Writer, Capture: 1, TickEvery: time.Second,
-			Apply: func(recs []journal.Record) bool {
-				h.ApplyAll(recs)
-				applied += len(recs)
-				c := h.Completion()
-				return applied == n+2 && c.Completed && c.HasResult
-			}}
+		s := &Session{Conn: conn, From: start, Journal: jo.Writer, Capture: 1}
 		t0 := time.Now()
-		if err := s.Run(ctx); err != nil {
+		if err := s.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for recs := range s.Groups() {
+			h.ApplyAll(recs)
+			applied += len(recs)
+			if c := h.Completion(); applied == n+2 && c.Completed && c.HasResult {
+				break
+			}
+		}
+		if _, err := s.Stop(); err != nil {
 			b.Fatal(err)
 		}
 		elapsed += time.Since(t0)

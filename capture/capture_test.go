@@ -11,7 +11,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"eng5np/config"
 	"eng5np/journal"
 )
 
@@ -29,8 +28,7 @@ func cluster(t *testing.T, opts ...kfake.Opt) string {
 
 func connFor(t *testing.T, addr, mechanism, user, pass string) Conn {
 	t.Helper()
-	cfg := &config.Config{Kafka: config.Kafka{ClientID: "test", SASLMechanism: mechanism, SASLUsername: user, SASLPassword: config.Secret(pass)}}
-	c, err := ConnFromConfig(cfg, []string{addr})
+	c, err := Settings{Bootstrap: []string{addr}, ClientID: "test", SASLMechanism: mechanism, SASLUsername: user, SASLPassword: pass}.Conn()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +60,18 @@ func roundTrip(t *testing.T, c Conn) {
 	}
 	defer jo.Writer.Close()
 	var got []journal.Record
-	s := &Session{Conn: c, Start: start, Journal: jo.Writer, Capture: 1,
-		Apply: func(recs []journal.Record) bool { got = append(got, recs...); return len(got) >= 2 }}
-	if err := s.Run(ctx); err != nil {
+	s := &Session{Conn: c, From: start, Journal: jo.Writer, Capture: 1}
+	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	for g := range s.Groups() {
+		if got = append(got, g...); len(got) >= 2 {
+			break
+		}
+	}
+	rest, err := s.Stop()
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("stop: %v, %d groups left", err, len(rest))
 	}
 	if len(got) != 2 || string(got[0].Bytes()) != `{"hello":1}` || got[0].Quarantined != "" || got[1].Quarantined != "not JSON" || got[0].Seq != 1 {
 		t.Fatalf("captured %+v", got)

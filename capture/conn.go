@@ -20,8 +20,6 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
-
-	"eng5np/config"
 )
 
 // Conn is how to reach a Kafka cluster.
@@ -32,20 +30,34 @@ type Conn struct {
 	TLS       *tls.Config    // nil: plaintext
 }
 
-// ConnFromConfig builds a Conn from the settings, loading TLS files.
-func ConnFromConfig(cfg *config.Config, bootstrap []string) (Conn, error) {
-	c := Conn{Bootstrap: bootstrap, ClientID: cfg.Kafka.ClientID}
-	k := cfg.Kafka
+// Settings are how to reach a cluster, as configured: addresses, client id,
+// SASL and TLS.
+type Settings struct {
+	Bootstrap             []string
+	ClientID              string
+	SASLMechanism         string // "", plain, scram-sha-256 or scram-sha-512
+	SASLUsername          string
+	SASLPassword          string
+	TLS                   bool
+	TLSCAFile             string
+	TLSCertFile           string
+	TLSKeyFile            string
+	TLSInsecureSkipVerify bool
+}
+
+// Conn builds the connection the settings describe, loading TLS files.
+func (k Settings) Conn() (Conn, error) {
+	c := Conn{Bootstrap: k.Bootstrap, ClientID: k.ClientID}
 	switch k.SASLMechanism {
 	case "":
 	case "plain":
-		c.SASL = plain.Mechanism{Username: k.SASLUsername, Password: k.SASLPassword.Reveal()}
+		c.SASL = plain.Mechanism{Username: k.SASLUsername, Password: k.SASLPassword}
 	case "scram-sha-256", "scram-sha-512":
 		algo := scram.SHA256
 		if k.SASLMechanism == "scram-sha-512" {
 			algo = scram.SHA512
 		}
-		m, err := scram.Mechanism(algo, k.SASLUsername, k.SASLPassword.Reveal())
+		m, err := scram.Mechanism(algo, k.SASLUsername, k.SASLPassword)
 		if err != nil {
 			return Conn{}, fmt.Errorf("SASL %s: %w", k.SASLMechanism, err)
 		}

@@ -3,11 +3,8 @@ package capture
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,45 +18,137 @@ import (
 // maxGroup bounds how many records one journal append (one fsync) takes.
 const maxGroup = 2048
 
-// Session reads the consumed topics from given offsets into the journal.
+// Session reads the consumed topics from given offsets into the journal and
+// yields every group of records once it is durably there. It never calls
+// back into its owner: the owner receives from Groups and decides.
 type Session struct {
 	Conn    Conn
-	Start   Offsets // where to start reading, per topic and partition
+	From    Offsets // where to start reading, per topic and partition
 	Journal *journal.Writer
 	Capture int // session number recorded on every record
 	Log     *slog.Logger
 
-	// Apply is called, in journal order, with each group of records after
-	// the group is durably in the journal. Returning true ends the session
-	// (no further record is appended).
-	Apply func(recs []journal.Record) (stop bool)
-	// Tick is called every TickEvery (and after each group); returning true
-	// ends the session. It drives deadlines and artefact writes.
-	Tick      func(now time.Time) (stop bool)
-	TickEvery time.Duration
+	groups   chan []journal.Record
+	cancel   context.CancelFunc
+	readers  <-chan struct{}
+	stopOnce sync.Once
+	stopped  chan struct{} // closed by Stop: the appender takes nothing more
+	appendMu sync.Mutex
+	errAppnd error
 
-	next         Offsets // the offset after the last journaled record
-	mu           sync.Mutex
+	mu   sync.Mutex
+	next Offsets // the offset after the last journaled record
+
 	brokerErrors atomic.Int64
 	lastErr      atomic.Value // string
-
-	// Readers close in the background after Run returns; from then on
-	// their error reports are dropped, so nothing is logged or counted for
-	// a session that has ended.
-	reportMu sync.Mutex
-	ended    bool
+	// ended drops reader error reports once the session has stopped: readers
+	// close in the background and their last words are noise.
+	ended atomic.Bool
 }
 
-// readerError records an error a Kafka reader reported while the session runs.
-func (s *Session) readerError(topic string, partition int, msg string) {
-	s.reportMu.Lock()
-	defer s.reportMu.Unlock()
-	if s.ended {
-		return
+// Start positions a reader on every partition and starts journaling. Groups
+// then yields each journaled group, in journal order.
+func (s *Session) Start(ctx context.Context) error {
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
 	}
-	s.brokerErrors.Add(1)
-	s.lastErr.Store(msg)
-	s.Log.Warn("kafka_reader_error", "topic", topic, "partition", partition, "error", msg)
+	s.next = s.From.Clone()
+	s.groups = make(chan []journal.Record, 2)
+	s.stopped = make(chan struct{})
+	readCtx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	msgs := make(chan journal.Record, 4*maxGroup)
+	readers, err := Follow(readCtx, s.Conn, s.From, FollowOptions{OnError: s.readerError}, func(m kafka.Message) bool {
+		select {
+		case msgs <- s.record(m):
+			return true
+		case <-readCtx.Done():
+			return false
+		}
+	})
+	if err != nil {
+		cancel()
+		return err
+	}
+	s.readers = readers
+	go s.append(msgs)
+	return nil
+}
+
+// append journals whatever the readers deliver, in groups (one fsync each),
+// and hands each group on once it is durable. It stops at Stop or on the
+// first append error, and closes Groups.
+func (s *Session) append(msgs <-chan journal.Record) {
+	defer close(s.groups)
+	for {
+		select {
+		case <-s.stopped:
+			return
+		default:
+		}
+		var first journal.Record
+		select {
+		case <-s.stopped:
+			return
+		case first = <-msgs:
+		}
+		group := make([]journal.Record, 0, 64)
+		group = append(group, first)
+	drain:
+		for len(group) < maxGroup {
+			select {
+			case r := <-msgs:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		if err := s.Journal.Append(group); err != nil {
+			s.appendMu.Lock()
+			s.errAppnd = fmt.Errorf("journal append: %w", err)
+			s.appendMu.Unlock()
+			return
+		}
+		s.mu.Lock()
+		for _, r := range group {
+			if r.Offset+1 > s.next[r.Topic][r.Partition] {
+				s.next[r.Topic][r.Partition] = r.Offset + 1
+			}
+		}
+		s.mu.Unlock()
+		// The group is durable: it must reach the owner, even when Stop
+		// comes now (Stop collects what is still in flight).
+		s.groups <- group
+	}
+}
+
+// Groups yields each group of records after it is durably journaled. It is
+// closed when the session stops or the journal cannot be appended to (then
+// Err says why).
+func (s *Session) Groups() <-chan []journal.Record { return s.groups }
+
+// Err is the journal error that ended the session, if any.
+func (s *Session) Err() error {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	return s.errAppnd
+}
+
+// Stop ends reading and returns every group that was journaled but not yet
+// received from Groups, so that the journal and the owner's state never
+// disagree. Messages read but not yet journaled are not lost: they lie after
+// Next, and a resume reads them again.
+func (s *Session) Stop() ([][]journal.Record, error) {
+	s.stopOnce.Do(func() {
+		close(s.stopped)
+		s.cancel()
+		s.ended.Store(true)
+	})
+	var rest [][]journal.Record
+	for g := range s.groups {
+		rest = append(rest, g)
+	}
+	return rest, s.Err()
 }
 
 // Next returns, per topic and partition, the offset after the last record
@@ -68,190 +157,25 @@ func (s *Session) Next() Offsets {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.next == nil {
-		return s.Start.Clone()
+		return s.From.Clone()
 	}
 	return s.next.Clone()
 }
 
-// BrokerErrors counts connection errors the readers reported, and the last.
+// BrokerErrors counts the errors the readers reported, and the last one.
 func (s *Session) BrokerErrors() (int64, string) {
 	last, _ := s.lastErr.Load().(string)
 	return s.brokerErrors.Load(), last
 }
 
-// Run captures until Apply or Tick says stop, or ctx ends. Messages read
-// but not yet journaled when it stops are not lost: they are after Next and
-// a resume reads them again.
-func (s *Session) Run(ctx context.Context) error {
-	if s.Log == nil {
-		s.Log = slog.New(slog.DiscardHandler)
+// readerError records an error a reader reported while the session runs.
+func (s *Session) readerError(topic string, partition int, msg string) {
+	if s.ended.Load() {
+		return
 	}
-	if s.TickEvery <= 0 {
-		s.TickEvery = 250 * time.Millisecond
-	}
-	// A capture allocates briskly but keeps little: its live heap is mostly
-	// the fold's compact state. Collecting at 50% growth instead of 100%
-	// keeps the peak near 1.5× that state for about 1% more CPU (a million
-	// callbacks: peak RSS about 230 MB instead of 300). GOGC, when set, wins.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(50))
-	}
-	s.next = s.Start.Clone()
-	s.reportMu.Lock()
-	s.ended = false
-	s.reportMu.Unlock()
-	// Runs last, after every reader goroutine has returned.
-	defer func() {
-		s.reportMu.Lock()
-		s.ended = true
-		s.reportMu.Unlock()
-	}()
-	readCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	msgs := make(chan journal.Record, 4*maxGroup)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	for topic, parts := range s.Start {
-		for p, off := range parts {
-			r := kafka.NewReader(kafka.ReaderConfig{
-				Brokers: s.Conn.Bootstrap, Topic: topic, Partition: p, Dialer: s.Conn.dialer(),
-				// 2 MiB fetches keep six readers' buffers small while a fetch
-				// still carries a couple of thousand callbacks.
-				// kafka-go gives up reading at MaxWait and asks the broker to
-				// answer before it: a quarter earlier below 1s, 1s earlier
-				// from there. At 100ms (and 500ms) a loaded machine missed
-				// the margin and idle partitions reported i/o timeouts; 2s
-				// leaves a second. A fetch returns as soon as a record
-				// arrives, so the longer poll costs no latency.
-				MinBytes: 1, MaxBytes: 2 << 20, MaxWait: 2 * time.Second, QueueCapacity: 1000,
-				ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
-				ErrorLogger: kafka.LoggerFunc(func(format string, args ...any) {
-					s.readerError(topic, p, fmt.Sprintf(format, args...))
-				}),
-			})
-			if err := r.SetOffset(off); err != nil {
-				r.Close()
-				return fmt.Errorf("start reading %s/%d at %d: %w", topic, p, off, err)
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Close waits for a fetch in flight (up to one poll); nothing
-				// depends on it (no group, no commits), so it runs apart.
-				defer func() { go r.Close() }()
-				for {
-					m, err := r.ReadMessage(readCtx)
-					if err != nil {
-						if readCtx.Err() != nil {
-							return
-						}
-						s.brokerErrors.Add(1)
-						s.lastErr.Store(err.Error())
-						s.Log.Warn("kafka_read_error", "topic", topic, "partition", p, "error", err)
-						select {
-						case <-time.After(200 * time.Millisecond):
-						case <-readCtx.Done():
-							return
-						}
-						continue
-					}
-					rec := s.record(m)
-					select {
-					case msgs <- rec:
-					case <-readCtx.Done():
-						return
-					}
-				}
-			}()
-		}
-	}
-
-	// The appender journals groups while the loop below folds the previous
-	// one: the fsync and the fold overlap. Every group the appender has
-	// journaled is folded, whatever ends the session, so the journal and the
-	// state never disagree.
-	appended := make(chan []journal.Record, 2)
-	stopAppend := make(chan struct{})
-	var appendErr error
-	go func() {
-		defer close(appended)
-		for {
-			var first journal.Record
-			select {
-			case <-stopAppend:
-				return
-			case first = <-msgs:
-			}
-			group := make([]journal.Record, 0, 64)
-			group = append(group, first)
-		drain:
-			for len(group) < maxGroup {
-				select {
-				case r := <-msgs:
-					group = append(group, r)
-				default:
-					break drain
-				}
-			}
-			if err := s.Journal.Append(group); err != nil {
-				appendErr = fmt.Errorf("journal append: %w", err)
-				return
-			}
-			s.mu.Lock()
-			for _, r := range group {
-				if r.Offset+1 > s.next[r.Topic][r.Partition] {
-					s.next[r.Topic][r.Partition] = r.Offset + 1
-				}
-			}
-			s.mu.Unlock()
-			appended <- group
-		}
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			close(stopAppend)
-			cancel()
-		}
-	}
-	// finish folds whatever the appender journaled before it stopped.
-	finish := func() error {
-		stop()
-		for group := range appended {
-			if s.Apply != nil {
-				s.Apply(group)
-			}
-		}
-		return appendErr
-	}
-
-	ticker := time.NewTicker(s.TickEvery)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			if err := finish(); err != nil {
-				return err
-			}
-			return ctx.Err()
-		case now := <-ticker.C:
-			if s.Tick != nil && s.Tick(now) {
-				return finish()
-			}
-		case group, ok := <-appended:
-			if !ok {
-				return finish()
-			}
-			if s.Apply != nil && s.Apply(group) {
-				return finish()
-			}
-			if s.Tick != nil && s.Tick(time.Now()) {
-				return finish()
-			}
-		}
-	}
+	s.brokerErrors.Add(1)
+	s.lastErr.Store(msg)
+	s.Log.Warn("kafka_reader_error", "event", "kafka_reader_error", "topic", topic, "partition", partition, "error", msg)
 }
 
 // record turns a message into a journal record; a value that is not a JSON
@@ -267,6 +191,3 @@ func (s *Session) record(m kafka.Message) journal.Record {
 	}
 	return r
 }
-
-// ErrStopped is returned by helpers when a session ended by request.
-var ErrStopped = errors.New("capture stopped")

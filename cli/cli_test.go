@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"eng5np/runner"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,7 @@ func TestPlanWithAPDFExits2AndNamesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := run(t, "plan", "--inputs", dir)
-	if code != ExitUsage {
+	if code != runner.ExitUsage {
 		t.Fatalf("exit %d, want 2", code)
 	}
 	if !strings.Contains(errs, "students/scan.pdf: PDF is not supported") || !strings.Contains(out, "problem  students/scan.pdf") {
@@ -90,7 +91,7 @@ func TestDryRunThenVerifyThenTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errs = run(t, "verify", dir)
-	if code != ExitVerify || !strings.Contains(errs, "inputs.json: sha256 is") {
+	if code != runner.ExitVerify || !strings.Contains(errs, "inputs.json: sha256 is") {
 		t.Errorf("tampered verify: exit %d\n%s", code, errs)
 	}
 }
@@ -110,15 +111,15 @@ func TestDryRunIdsFromFlagsOverrideBatchYAML(t *testing.T) {
 
 func TestConfigErrorsExit2(t *testing.T) {
 	code, _, errs := run(t, "plan", "--inputs", sample, "--max-comparisons", "zero")
-	if code != ExitUsage || !strings.Contains(errs, "max_comparisons") || !strings.Contains(errs, "integer from 1 to 100000") {
+	if code != runner.ExitUsage || !strings.Contains(errs, "max_comparisons") || !strings.Contains(errs, "integer from 1 to 100000") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 	code, _, errs = run(t, "plan", "--no-such-flag")
-	if code != ExitUsage || !strings.Contains(errs, "eng5np plan --help") {
+	if code != runner.ExitUsage || !strings.Contains(errs, "eng5np plan --help") {
 		t.Errorf("unknown flag: exit %d: %s", code, errs)
 	}
 	code, _, _ = run(t, "frobnicate")
-	if code != ExitUsage {
+	if code != runner.ExitUsage {
 		t.Errorf("unknown command: exit %d", code)
 	}
 }
@@ -150,13 +151,13 @@ func TestFitCommand(t *testing.T) {
 
 	_ = os.WriteFile(csv, []byte("winner,loser\na,b\nb,\n"), 0o600)
 	code, _, errs = run(t, "fit", "--comparisons", csv)
-	if code != ExitUsage || !strings.Contains(errs, "c.csv line 3") {
+	if code != runner.ExitUsage || !strings.Contains(errs, "c.csv line 3") {
 		t.Errorf("bad line: exit %d %s", code, errs)
 	}
 
 	_ = os.WriteFile(csv, []byte("winner,loser\nchamp,b\nchamp,c\nb,c\nc,b\n"), 0o600)
 	code, out, errs = run(t, "fit", "--comparisons", csv, "--alpha", "0")
-	if code != ExitUsage || !strings.Contains(errs, "won every comparison: champ") || strings.Contains(out, "theta") {
+	if code != runner.ExitUsage || !strings.Contains(errs, "won every comparison: champ") || strings.Contains(out, "theta") {
 		t.Errorf("no MLE: exit %d out %q err %q", code, out, errs)
 	}
 }
@@ -168,7 +169,7 @@ func TestFitAgainstRunDirectoryWithoutComparisons(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(out)
 	code, _, errs := run(t, "fit", "--comparisons", filepath.Join(out, entries[0].Name()))
-	if code != ExitUsage || !strings.Contains(errs, "no succeeded comparisons yet") {
+	if code != runner.ExitUsage || !strings.Contains(errs, "no succeeded comparisons yet") {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 }

@@ -50,6 +50,6 @@ the values it accepts.`,
 		},
 	}
 	cmd.Flags().BoolVar(&showKeys, "keys", false, "list every key with its environment variable and accepted values")
-	config.AddFlags(cmd.Flags(), config.KeyNames()...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdConfig)
 	return cmd
 }

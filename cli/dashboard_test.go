@@ -20,7 +20,7 @@ import (
 func loadTestConfig(t *testing.T, args ...string) *config.Config {
 	t.Helper()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	config.AddFlags(fs, executeKeys()...)
+	config.AddCommandFlags(fs, config.CmdExecute)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.close()
-	b := newDashboardBackend(ctx, cfg, st.endpoints)
+	b := runner.NewController(ctx, cfg, st.endpoints, nil)
 	m, br := tui.NewModel(ctx, b, tui.Options{Info: tui.Info{BatchLabel: "sample-later-start", Stack: "embedded", Inputs: sample}})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40), teatest.WithProgramOptions(tea.WithFilter(tui.SignalFilter)))
 	br.Start(tm.GetProgram().Send)
@@ -74,7 +74,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	if bytes.Contains(seen.Bytes(), []byte(plantedSASL)) {
 		t.Error("the dashboard showed the planted SASL password")
 	}
-	sum := b.wait()
+	sum := b.Wait()
 	if sum.Outcome != runner.OutcomeCompleted || sum.Comparisons != 120 || !sum.Verified {
 		t.Fatalf("summary %+v", sum)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -23,25 +22,6 @@ import (
 	"eng5np/metrics"
 	"eng5np/runner"
 )
-
-// connectionKeys are the settings that say where the services are.
-var connectionKeys = []string{"stack", "kafka_bootstrap", "kafka_client_id", "topic_prefix", "kafka_sasl_mechanism", "kafka_sasl_username",
-	"kafka_sasl_password", "kafka_tls", "kafka_tls_ca_file", "kafka_tls_cert_file", "kafka_tls_key_file", "kafka_tls_insecure_skip_verify",
-	"content_service_url", "cj_service_url"}
-
-// embeddedKeys configure the embedded stack.
-var embeddedKeys = []string{"seed", "mock_latency", "fault", "late_delay", "partitions", "ground_truth"}
-
-// runKeys configure a capture.
-var runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "metrics_linger", "log_level", "no_tui"}
-
-func executeKeys() []string {
-	keys := append([]string{}, planKeys...)
-	keys = append(keys, "output_dir", "no_kafka")
-	keys = append(keys, connectionKeys...)
-	keys = append(keys, embeddedKeys...)
-	return append(keys, runKeys...)
-}
 
 // stackHandle is the services a command uses; close stops an embedded stack.
 type stackHandle struct {
@@ -60,51 +40,29 @@ func (s *stackHandle) close() {
 // only.
 func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg prometheus.Registerer) (*stackHandle, error) {
 	if cfg.Stack == "external" {
-		var missing []string
-		if len(cfg.Kafka.Bootstrap) == 0 && !cfg.NoKafka {
-			missing = append(missing, "--kafka-bootstrap (or KAFKA_BOOTSTRAP_SERVERS)")
-		}
-		if cfg.ContentServiceURL == "" {
-			missing = append(missing, "--content-service-url")
-		}
-		if cfg.CJServiceURL == "" {
-			missing = append(missing, "--cj-service-url")
-		}
-		if len(missing) > 0 {
-			return nil, exitf(ExitUsage, "pass "+strings.Join(missing, ", ")+", or use --stack embedded", "--stack external needs the addresses of the services")
-		}
-		conn, err := capture.ConnFromConfig(cfg, cfg.Kafka.Bootstrap)
+		ep, err := runner.ExternalEndpoints(cfg)
 		if err != nil {
-			return nil, exitf(ExitUsage, "fix the Kafka TLS/SASL settings", "%v", err)
+			return nil, err
 		}
-		return &stackHandle{endpoints: runner.Endpoints{Kafka: conn, ContentURL: cfg.ContentServiceURL, CJURL: cfg.CJServiceURL}}, nil
+		return &stackHandle{endpoints: ep}, nil
 	}
-	gt, _, err := batchGroundTruth(cfg)
+	gt, _, err := devstack.GroundTruth(cfg.DevStack.GroundTruth, filepath.Join(cfg.Inputs, inputs.GroundTruthName))
 	if err != nil {
-		return nil, err
+		return nil, exitf(runner.ExitUsage, "pass an existing id,quality CSV with --ground-truth", "%v", err)
 	}
 	s, err := devstack.Start(ctx, devstack.Options{Partitions: cfg.DevStack.Partitions, TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed,
 		MockLatency: cfg.DevStack.MockLatency, LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt,
 		Pricing: cfg.Pricing, Logger: logger, Metrics: reg})
 	if err != nil {
-		return nil, exitf(ExitFailure, "check that loopback networking works on this machine", "cannot start the embedded stack: %v", err)
+		return nil, exitf(runner.ExitFailure, "check that loopback networking works on this machine", "cannot start the embedded stack: %v", err)
 	}
-	conn, err := capture.ConnFromConfig(cfg, []string{s.Bootstrap})
+	// The embedded broker speaks plaintext whatever the Kafka settings say.
+	conn, err := capture.Settings{Bootstrap: []string{s.Bootstrap}, ClientID: cfg.Kafka.ClientID}.Conn()
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	conn.SASL, conn.TLS = nil, nil // the embedded broker speaks plaintext
 	return &stackHandle{endpoints: runner.Endpoints{Kafka: conn, ContentURL: s.URL, CJURL: s.URL}, embedded: s}, nil
-}
-
-// batchGroundTruth reads the mock judge's ground truth for an embedded run:
-// --ground-truth, else the batch's own ground_truth.csv when present.
-func batchGroundTruth(cfg *config.Config) (map[string]float64, string, error) {
-	if path := cfg.DevStack.GroundTruth; path != "" {
-		return loadGroundTruth(path, true)
-	}
-	return loadGroundTruth(filepath.Join(cfg.Inputs, inputs.GroundTruthName), false)
 }
 
 func newExecuteCmd(e *env) *cobra.Command {
@@ -156,14 +114,14 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
 					return err
 				}
 				defer st.close()
-				return e.dashboard(context.Background(), cfg, st, "", 0, obs.hooks())
+				return e.dashboard(runner.NewController(context.Background(), cfg, st.endpoints, obs.reporter()), cfg, "")
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return e.execute(ctx, cfg, obs)
 		},
 	}
-	config.AddFlags(cmd.Flags(), executeKeys()...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdExecute)
 	return cmd
 }
 
@@ -180,13 +138,13 @@ func (e *env) execute(ctx context.Context, cfg *config.Config, obs *observabilit
 	pf := runner.NewPreflight(cfg, st.endpoints)
 	blocked := pf.RunAll(ctx, out.check)
 	if blocked {
-		return exitf(ExitFailure, "fix the failed checks above (each names its fix), then run again; `eng5np doctor` re-runs the checks alone",
+		return exitf(runner.ExitFailure, "fix the failed checks above (each names its fix), then run again; `eng5np doctor` re-runs the checks alone",
 			"a blocking pre-flight check failed; nothing was published")
 	}
 	if obs.server != nil {
 		fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", obs.server.Addr)
 	}
-	x := &runner.Execute{Config: cfg, Endpoints: st.endpoints, Plan: pf.Plan(), Reporter: out, Stderr: e.stderr, Hooks: obs.hooks()}
+	x := &runner.Execute{Config: cfg, Endpoints: st.endpoints, Plan: pf.Plan(), Reporter: runner.Reporters{out, obs.reporter()}, Stderr: e.stderr}
 	sum, err := x.Run(ctx)
 	if err != nil {
 		return err
@@ -237,16 +195,13 @@ Exit status: 0 when no check failed (warnings allowed), 1 when one did.`,
 			defer st.close()
 			out := newPlainReporter(e.stdout)
 			if runner.NewPreflight(cfg, st.endpoints).RunAll(ctx, out.check) {
-				return exitf(ExitFailure, "fix the failed checks (each names its fix) and run `eng5np doctor` again", "a blocking check failed")
+				return exitf(runner.ExitFailure, "fix the failed checks (each names its fix) and run `eng5np doctor` again", "a blocking check failed")
 			}
 			fmt.Fprintln(e.stdout, "all blocking checks passed")
 			return nil
 		},
 	}
-	keys := append([]string{}, planKeys...)
-	keys = append(keys, "output_dir", "no_kafka", "log_level")
-	keys = append(keys, connectionKeys...)
-	config.AddFlags(cmd.Flags(), append(keys, embeddedKeys...)...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdDoctor)
 	return cmd
 }
 
@@ -279,41 +234,39 @@ or stopped on a metadata fault).`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return e.resume(ctx, cmd, cfg, args[0])
+			return e.resume(ctx, cfg, args[0])
 		},
 	}
-	keys := append([]string{}, connectionKeys...)
-	config.AddFlags(cmd.Flags(), append(keys, runKeys...)...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdResume)
 	return cmd
 }
 
-func (e *env) resume(ctx context.Context, cmd *cobra.Command, cfg *config.Config, dir string) error {
+func (e *env) resume(ctx context.Context, cfg *config.Config, dir string) error {
 	rd, err := runner.OpenRunDir(dir)
 	if err != nil {
-		return exitf(ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
+		return exitf(runner.ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
+	}
+	if err := runner.CheckResumable(rd); err != nil {
+		var nr *runner.NotResumableError
+		if errors.As(err, &nr) && nr.Finished() {
+			fmt.Fprintf(e.stdout, "%s\n", nr.Reason)
+			return nil
+		}
+		return exitf(runner.ExitUsage, "", "cannot resume %v", err)
 	}
 	ep, err := runner.ResumeEndpoints(rd, cfg)
 	if err != nil {
-		return exitf(ExitUsage, "fix the Kafka TLS/SASL settings", "%v", err)
-	}
-	if cfg.Source("kafka_bootstrap") != "default" {
-		ep.Kafka.Bootstrap = cfg.Kafka.Bootstrap
-	}
-	if cfg.ContentServiceURL != "" {
-		ep.ContentURL = cfg.ContentServiceURL
-	}
-	if cfg.CJServiceURL != "" {
-		ep.CJURL = cfg.CJServiceURL
+		return err
 	}
 	if _, err := capture.CheckBroker(ctx, ep.Kafka, runner.BrokerTimeout); err != nil {
 		next := "start the stack that served the run again, or pass --kafka-bootstrap"
 		if rd.Record.Stack == "embedded" {
 			next = "this run used the embedded stack, which stopped with its process; a run on the embedded stack resumes in place from the dashboard (press r on the summary)"
 		}
-		return exitf(ExitFailure, next, "cannot resume %s: %v", dir, err)
+		return exitf(runner.ExitFailure, next, "cannot resume %s: %v", dir, err)
 	}
 	var timeout time.Duration
-	if cfg.Source("completion_timeout") != "default" {
+	if cfg.Explicit("completion_timeout") {
 		timeout = cfg.CompletionTimeout
 	}
 	obs, err := startMetrics(cfg)
@@ -322,23 +275,15 @@ func (e *env) resume(ctx context.Context, cmd *cobra.Command, cfg *config.Config
 	}
 	defer obs.close()
 	if e.useTUI(cfg) {
-		return e.dashboard(context.Background(), cfg, &stackHandle{endpoints: ep}, dir, timeout, obs.hooks())
+		return e.dashboard(runner.NewResumeController(context.Background(), cfg, ep, obs.reporter(), dir, timeout), cfg, dir)
 	}
 	out := newPlainReporter(e.stdout)
 	fmt.Fprintf(e.stdout, "eng5np resume: %s (batch %s, Kafka %s)\n", dir, rd.Record.BatchUUID, ep.Kafka)
 	if obs.server != nil {
 		fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", obs.server.Addr)
 	}
-	x := &runner.Resume{Dir: dir, Config: cfg, Endpoints: &ep, CompletionTimeout: timeout, Reporter: out, Stderr: e.stderr, Hooks: obs.hooks()}
+	x := &runner.Resume{Dir: dir, Config: cfg, Endpoints: &ep, CompletionTimeout: timeout, Reporter: runner.Reporters{out, obs.reporter()}, Stderr: e.stderr}
 	sum, err := x.Run(ctx)
-	var nr *runner.NotResumableError
-	if errors.As(err, &nr) {
-		if nr.Outcome == runner.OutcomeCompleted || nr.Outcome == runner.OutcomeNoResult {
-			fmt.Fprintf(e.stdout, "%s\n", nr.Reason)
-			return nil
-		}
-		return exitf(ExitUsage, "", "cannot resume %v", nr)
-	}
 	if err != nil {
 		return err
 	}
@@ -363,17 +308,18 @@ func startMetrics(cfg *config.Config) (*observability, error) {
 	o := &observability{reg: reg, runner: metrics.NewRunner(reg)}
 	srv, err := metrics.Serve(cfg.MetricsAddr, reg)
 	if err != nil {
-		return nil, exitf(ExitUsage, "choose a free --metrics-addr", "%v", err)
+		return nil, exitf(runner.ExitUsage, "choose a free --metrics-addr", "%v", err)
 	}
 	o.server = srv
 	return o, nil
 }
 
-func (o *observability) hooks() runner.Hooks {
+// reporter is where the runner's events reach the metrics (nil: nowhere).
+func (o *observability) reporter() runner.Reporter {
 	if o == nil || o.runner == nil {
-		return runner.Hooks{}
+		return nil
 	}
-	return o.runner.Hooks()
+	return o.runner
 }
 
 // registry is where the embedded stack puts its metrics (nil: nowhere).

@@ -6,16 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"eng5np/artefacts"
-	"eng5np/inputs"
-	"eng5np/rundir"
+	"eng5np/runner"
 	"eng5np/scoring"
 )
 
@@ -57,15 +52,15 @@ with no estimate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
-				return exitf(ExitUsage, "pass --comparisons FILE (CSV with winner,loser) or a run directory", "no comparisons given")
+				return exitf(runner.ExitUsage, "pass --comparisons FILE (CSV with winner,loser) or a run directory", "no comparisons given")
 			}
 			if format != "json" && format != "table" {
-				return exitf(ExitUsage, "use --format json or --format table", "unknown format %q", format)
+				return exitf(runner.ExitUsage, "use --format json or --format table", "unknown format %q", format)
 			}
 			if math.IsNaN(alpha) || math.IsInf(alpha, 0) || alpha < 0 {
-				return exitf(ExitUsage, "use --alpha 0 (pure MLE) or a small positive number such as 0.01", "--alpha %v is not a number ≥ 0", alpha)
+				return exitf(runner.ExitUsage, "use --alpha 0 (pure MLE) or a small positive number such as 0.01", "--alpha %v is not a number ≥ 0", alpha)
 			}
-			cs, items, err := readFitInput(file)
+			cs, items, err := runner.FitData(file)
 			if err != nil {
 				return err
 			}
@@ -81,7 +76,7 @@ with no estimate.`,
 				if errors.As(err, &nm) {
 					return err
 				}
-				return exitf(ExitUsage, "check the comparisons file", "%s: %v", file, err)
+				return exitf(runner.ExitUsage, "check the comparisons file", "%s: %v", file, err)
 			}
 			out := toFitOutput(res)
 			if format == "table" {
@@ -107,54 +102,6 @@ with no estimate.`,
 	return cmd
 }
 
-// readFitInput reads comparisons from a CSV file or a run directory's
-// artefact; for a run directory it also returns every essay id, so that
-// essays not yet compared still get an ability.
-func readFitInput(path string) ([]scoring.Comparison, []string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, exitf(ExitUsage, "pass an existing CSV file or run directory", "%s: %v", path, errors.Unwrap(err))
-	}
-	if !st.IsDir() {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, exitf(ExitUsage, "check the file's permissions", "%s: %v", path, err)
-		}
-		defer f.Close()
-		cs, err := inputs.ParseComparisonsCSV(filepath.Base(path), f)
-		return cs, nil, err
-	}
-	name, err := rundir.FindArtefact(path)
-	if err != nil {
-		return nil, nil, exitf(ExitUsage, "pass a run directory written by execute", "%v", err)
-	}
-	data, err := os.ReadFile(filepath.Join(path, name))
-	if err != nil {
-		return nil, nil, err
-	}
-	var run artefacts.AssessmentRun
-	if err := json.Unmarshal(data, &run); err != nil {
-		return nil, nil, exitf(ExitUsage, "run `eng5np verify` on the run directory", "%s: %v", name, err)
-	}
-	var cs []scoring.Comparison
-	for _, c := range run.LLMComparisons {
-		if c.Status == artefacts.StatusSucceeded && c.WinnerID != "" && c.LoserID != "" {
-			cs = append(cs, scoring.Comparison{Winner: c.WinnerID, Loser: c.LoserID})
-		}
-	}
-	if len(cs) == 0 {
-		return nil, nil, exitf(ExitUsage, "run the batch with `eng5np execute` first", "%s has no succeeded comparisons yet", path)
-	}
-	var items []string
-	for _, a := range run.Inputs.Anchors {
-		items = append(items, a.AnchorID)
-	}
-	for _, s := range run.Inputs.Students {
-		items = append(items, s.EssayID)
-	}
-	return cs, items, nil
-}
-
 func toFitOutput(res *scoring.Result) fitOutput {
 	out := fitOutput{SSR: res.SSR, Iterations: res.Iterations, Converged: res.Converged, Alpha: res.Alpha, Notes: res.Notes()}
 	if res.Reference != "" {
@@ -162,12 +109,7 @@ func toFitOutput(res *scoring.Result) fitOutput {
 		out.Reference = &ref
 	}
 	out.Items = append([]scoring.Item(nil), res.Items...)
-	sort.SliceStable(out.Items, func(i, j int) bool {
-		if out.Items[i].Theta != out.Items[j].Theta {
-			return out.Items[i].Theta > out.Items[j].Theta
-		}
-		return out.Items[i].ID < out.Items[j].ID
-	})
+	scoring.SortByTheta(out.Items)
 	return out
 }
 

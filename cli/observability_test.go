@@ -268,8 +268,8 @@ func TestMetricsCountMetadataFaults(t *testing.T) {
 	m := startMetricsRun(t, "--seed", "2", "--mock-latency", "2ms", "--fault", "drop_essay_b_id=0.3")
 	m.waitLine(t, "metrics: serving the final values")
 	end := scrape(t, m.addr)
-	if code := m.finish(t); code != ExitFault {
-		t.Fatalf("exit %d, want %d", code, ExitFault)
+	if code := m.finish(t); code != runner.ExitFault {
+		t.Fatalf("exit %d, want %d", code, runner.ExitFault)
 	}
 	_, run := m.artefact(t)
 	byField := map[string]float64{}

@@ -10,12 +10,12 @@ import (
 	"eng5np/runner"
 )
 
-// progressEvery is how often the plain output prints a progress line.
-const progressEvery = 5 * time.Second
+// plainProgressEvery is how often the plain output prints a progress line.
+const plainProgressEvery = 5 * time.Second
 
 // plainReporter prints a run as plain lines, without escape codes: one line
 // per check, per phase and per state change, and a progress line at most
-// every progressEvery. It is what CI logs and --no-tui get.
+// every plainProgressEvery. It is what CI logs and --no-tui get.
 type plainReporter struct {
 	mu           sync.Mutex
 	w            io.Writer
@@ -23,7 +23,6 @@ type plainReporter struct {
 	faults       int
 	completed    bool
 	brokerErrs   int64
-	last         runner.Snapshot
 }
 
 func newPlainReporter(w io.Writer) *plainReporter { return &plainReporter{w: w} }
@@ -51,22 +50,21 @@ func (p *plainReporter) Report(ev runner.Event) {
 			fmt.Fprintf(p.w, "%s\n", e.Phase)
 		}
 	case runner.ProgressEvent:
-		p.progress(e.Snapshot)
+		p.progress(e.Progress)
 	case runner.FinishedEvent:
 		p.summary(e.Summary)
 	}
 }
 
-func (p *plainReporter) progress(s runner.Snapshot) {
-	p.last = s
-	if n := len(s.Stats.Faults); n > p.faults {
-		for _, f := range s.Stats.Faults[p.faults:] {
+func (p *plainReporter) progress(s runner.Progress) {
+	if n := len(s.Faults); n > p.faults {
+		for _, f := range s.Faults[p.faults:] {
 			fmt.Fprintf(p.w, "FAULT: %s lacks %s (correlation id %s, %s partition %d offset %d)\n",
 				f.Kind, strings.Join(f.Fields, ", "), f.CorrelationID, f.Topic, f.Partition, f.Offset)
 		}
 		p.faults = n
 	}
-	if s.Stats.Completion.Completed && !p.completed {
+	if s.Completion.Completed && !p.completed {
 		p.completed = true
 		fmt.Fprintln(p.w, "the CJ service reported completion; waiting for the result event")
 	}
@@ -76,27 +74,26 @@ func (p *plainReporter) progress(s runner.Snapshot) {
 		}
 		p.brokerErrs = s.BrokerErrors
 	}
-	if s.Now.Sub(p.lastProgress) < progressEvery {
+	if s.Now.Sub(p.lastProgress) < plainProgressEvery {
 		return
 	}
 	p.lastProgress = s.Now
 	fmt.Fprintln(p.w, progressLine(s))
 }
 
-func progressLine(s runner.Snapshot) string {
-	st := s.Stats
+func progressLine(s runner.Progress) string {
 	return fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d, %s to the deadline",
-		st.Comparisons, s.Expected, st.Succeeded, st.Failed, st.CostUSD, s.RecentRate(),
-		st.Outcomes["duplicate"], st.Outcomes["foreign_batch"], st.Outcomes["malformed"], s.Deadline.Sub(s.Now).Round(time.Second))
+		s.Comparisons, s.Expected, s.Succeeded, s.FailedComparisons, s.CostUSD, s.RecentRate(),
+		s.Records.Duplicate, s.Records.ForeignBatch, s.Records.Malformed, s.Deadline.Sub(s.Now).Round(time.Second))
 }
 
 func (p *plainReporter) summary(s runner.Summary) {
-	fmt.Fprintln(p.w, summaryText(s, 0))
+	fmt.Fprintln(p.w, summaryText(s))
 }
 
 // summaryText renders a run's summary as plain text (the dashboard's summary
 // screen shows the same facts).
-func summaryText(s runner.Summary, width int) string {
+func summaryText(s runner.Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Summary: %s (exit %d)\n", s.Outcome, s.ExitCode)
 	fmt.Fprintf(&b, "  %s\n", s.Message)
@@ -129,6 +126,5 @@ func summaryText(s runner.Summary, width int) string {
 	if s.Next != "" {
 		fmt.Fprintf(&b, "  next: %s", s.Next)
 	}
-	_ = width
 	return strings.TrimRight(b.String(), "\n")
 }

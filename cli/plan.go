@@ -13,10 +13,6 @@ import (
 	"eng5np/runner"
 )
 
-// planKeys are the settings plan and dry-run read.
-var planKeys = []string{"inputs", "batch_label", "assignment_id", "course_id", "grade_scale", "course_code", "language",
-	"max_comparisons", "llm_provider", "llm_model", "budget_usd", "pricing"}
-
 func newPlanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan",
@@ -43,7 +39,7 @@ invalid.`,
 			return err
 		},
 	}
-	config.AddFlags(cmd.Flags(), planKeys...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdPlan)
 	return cmd
 }
 
@@ -132,6 +128,6 @@ manifest.json. It publishes nothing and uses no network. Check the result with
 			return nil
 		},
 	}
-	config.AddFlags(cmd.Flags(), append(planKeys, "output_dir")...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdDryRun)
 	return cmd
 }

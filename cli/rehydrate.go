@@ -37,7 +37,7 @@ execute run directory; 5 when the artefact cannot be written or does not verify.
 			x := &runner.Rehydrate{Dir: dir}
 			res, err := x.Run()
 			if res == nil && err != nil {
-				return exitf(ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
+				return exitf(runner.ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
 			}
 			for _, b := range res.Before {
 				fmt.Fprintf(e.stdout, "changed since the last manifest: %s\n", b)
@@ -49,7 +49,7 @@ execute run directory; 5 when the artefact cannot be written or does not verify.
 				fmt.Fprintf(e.stdout, "journal: skipped an incomplete last line (%d bytes) left by a crash\n", res.TornBytes)
 			}
 			if err != nil {
-				return exitf(ExitVerify, "the journal in "+dir+" is untouched; report this with the message above", "cannot write the artefact: %v", err)
+				return exitf(runner.ExitVerify, "the journal in "+dir+" is untouched; report this with the message above", "cannot write the artefact: %v", err)
 			}
 			fmt.Fprintf(e.stdout, "rehydrated %s from %d journal records: %s, %d comparisons, $%.4f\n", dir, res.Records, res.Outcome, res.Comparisons, res.CostUSD)
 			fmt.Fprintf(e.stdout, "  artefact  %s\n  manifest  %s\n", res.Written.ArtefactPath, res.Written.ManifestPath)
@@ -57,7 +57,7 @@ execute run directory; 5 when the artefact cannot be written or does not verify.
 				for _, p := range res.Problems {
 					fmt.Fprintf(e.stderr, "mismatch: %s\n", p)
 				}
-				return exitf(ExitVerify, "report this; the journal is untouched", "the rebuilt artefact does not verify")
+				return exitf(runner.ExitVerify, "report this; the journal is untouched", "the rebuilt artefact does not verify")
 			}
 			fmt.Fprintln(e.stdout, "  verify: OK")
 			if res.Interrupted {

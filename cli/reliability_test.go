@@ -29,6 +29,7 @@ import (
 	"eng5np/devstack"
 	"eng5np/fault"
 	"eng5np/inputs"
+	"eng5np/runner"
 )
 
 const relSeed = 21
@@ -197,7 +198,7 @@ func TestReliabilityTimeoutThenResume(t *testing.T) {
 	st := inProcessStack(t, relSeed, stackOpts{latency: 20 * time.Millisecond, faults: fault.Set{fault.Late: 0.25}, late: 1500 * time.Millisecond})
 	out := t.TempDir()
 	code, stdout, stderr := run(t, append([]string{"execute", "--no-tui", "--inputs", sample, "--output-dir", out, "--completion-timeout", "1s"}, externalTo(st)...)...)
-	if code != ExitTimeout {
+	if code != runner.ExitTimeout {
 		t.Fatalf("exit %d, want 4\n%s\n%s", code, stdout, stderr)
 	}
 	dir := onlyRunDir(t, out)
@@ -255,7 +256,7 @@ func TestReliabilitySIGKILLThenResume(t *testing.T) {
 			<-exited
 			var ee *exec.ExitError
 			switch {
-			case p.sig == syscall.SIGINT && (!errors.As(err, &ee) || ee.ExitCode() != ExitInterrupted):
+			case p.sig == syscall.SIGINT && (!errors.As(err, &ee) || ee.ExitCode() != runner.ExitInterrupted):
 				t.Fatalf("Ctrl-C: %v, want exit 130", err)
 			case p.sig == syscall.SIGKILL && (!errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL):
 				t.Fatalf("the runner was not killed: %v", err)
@@ -361,7 +362,7 @@ func TestReliabilityBrokerGoneThenResume(t *testing.T) {
 	waitJournal(t, out, 30, r.exited)
 	st.StopBroker()
 	r.wait()
-	if r.code != ExitTimeout {
+	if r.code != runner.ExitTimeout {
 		t.Fatalf("exit %d with the broker gone, want 4\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	dir := onlyRunDir(t, out)
@@ -377,8 +378,8 @@ func TestReliabilityBrokerGoneThenResume(t *testing.T) {
 }
 
 // rehydrate rebuilds the artefact from a copy of the run directory alone,
-// after the artefact was deleted, byte for byte in the sections SPEC §6
-// derives from the journal and inputs.
+// after the artefact was deleted, byte for byte in the sections it derives
+// from the journal and inputs.
 func TestRehydrateIsByteStable(t *testing.T) {
 	s := execute(t, "--seed", "13", "--fault", "provider_error=0.1", "--fault", "duplicate=0.2", "--fault", "malformed=0.1")
 	if s.code != 0 {
@@ -423,14 +424,14 @@ func TestRehydrateIsByteStable(t *testing.T) {
 		t.Error("a second rehydrate changed llm_comparisons")
 	}
 	// A dry-run directory and a non-run directory are refused, naming why.
-	if code, _, se := run(t, "rehydrate", t.TempDir()); code != ExitUsage || !strings.Contains(se, "run.json") {
+	if code, _, se := run(t, "rehydrate", t.TempDir()); code != runner.ExitUsage || !strings.Contains(se, "run.json") {
 		t.Errorf("rehydrate of an empty directory: exit %d %s", code, se)
 	}
 	dry := t.TempDir()
 	if code, _, se := run(t, "dry-run", "--inputs", sample, "--output-dir", dry); code != 0 {
 		t.Fatalf("dry-run: exit %d %s", code, se)
 	}
-	if code, _, se := run(t, "rehydrate", onlyRunDir(t, dry)); code != ExitUsage || !strings.Contains(se, "dry-run directory") {
+	if code, _, se := run(t, "rehydrate", onlyRunDir(t, dry)); code != runner.ExitUsage || !strings.Contains(se, "dry-run directory") {
 		t.Errorf("rehydrate of a dry-run directory: exit %d %s", code, se)
 	}
 }

@@ -1,5 +1,6 @@
-// Package cli is eng5np's command tree: flags and config into the runner,
-// results into text and exit codes (SPEC §1).
+// Package cli is eng5np's command tree: it parses flags and settings, wires
+// them to the runner, prints the results and turns them into exit codes
+// (docs/CONTRACT.md).
 package cli
 
 import (
@@ -17,32 +18,11 @@ import (
 	"eng5np/scoring"
 )
 
-// Exit codes of SPEC §1.
-const (
-	ExitOK          = 0
-	ExitFailure     = 1
-	ExitUsage       = 2
-	ExitFault       = 3
-	ExitTimeout     = 4
-	ExitVerify      = 5
-	ExitBatchFailed = 6
-	ExitInterrupted = 130
-)
+// ExitError is an error with its exit code and the actionable line printed
+// after it; the codes are runner's (runner/exit.go).
+type ExitError = runner.ExitError
 
-// ExitError carries an exit code and the one actionable line printed last.
-type ExitError struct {
-	Code int
-	Err  error
-	// Next says what to do now; printed after the error.
-	Next string
-}
-
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
-
-func exitf(code int, next string, format string, args ...any) *ExitError {
-	return &ExitError{Code: code, Err: fmt.Errorf(format, args...), Next: next}
-}
+var exitf = runner.Exitf
 
 // env is what commands write to.
 type env struct {
@@ -59,7 +39,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
 	if err == nil {
-		return ExitOK
+		return runner.ExitOK
 	}
 	return e.report(cmd, err)
 }
@@ -88,7 +68,7 @@ Settings come from flags, then ENG5NP_* environment variables, then eng5np.yaml
 		Version:       versionString(),
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &ExitError{Code: ExitUsage, Err: err, Next: fmt.Sprintf("see `%s --help`", c.CommandPath())}
+		return &ExitError{Code: runner.ExitUsage, Err: err, Next: fmt.Sprintf("see `%s --help`", c.CommandPath())}
 	})
 	root.AddCommand(newPlanCmd(e), newDryRunCmd(e), newExecuteCmd(e), newResumeCmd(e), newDoctorCmd(e), newVerifyCmd(e), newRehydrateCmd(e), newFitCmd(e), newConfigCmd(e), newStackCmd(e))
 	return root
@@ -142,19 +122,19 @@ func classify(cmd *cobra.Command, err error) (int, string) {
 	case errors.As(err, &ee):
 		return ee.Code, ""
 	case errors.As(err, &ce):
-		return ExitUsage, "fix the setting (`eng5np config --keys` lists every key and what it accepts)"
+		return runner.ExitUsage, "fix the setting (`eng5np config --keys` lists every key and what it accepts)"
 	case errors.As(err, &pe), errors.As(err, &le), errors.As(err, &nm), errors.Is(err, runner.ErrMissingIDs):
-		return ExitUsage, ""
+		return runner.ExitUsage, ""
 	case errors.As(err, &se):
-		return ExitVerify, "this is a bug in eng5np: report it with the run directory"
+		return runner.ExitVerify, "this is a bug in eng5np: report it with the run directory"
 	case isUsageError(err):
 		path := "eng5np"
 		if cmd != nil {
 			path = cmd.CommandPath()
 		}
-		return ExitUsage, fmt.Sprintf("see `%s --help`", path)
+		return runner.ExitUsage, fmt.Sprintf("see `%s --help`", path)
 	}
-	return ExitFailure, ""
+	return runner.ExitFailure, ""
 }
 
 func isUsageError(err error) bool {

@@ -22,6 +22,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"eng5np/artefacts"
+	"eng5np/runner"
 	"eng5np/schemas"
 )
 
@@ -164,7 +165,7 @@ func referenceSchemaBytes() []byte {
 		return nil
 	}
 	cli := doc["definitions"].(map[string]any)["validation"].(map[string]any)["properties"].(map[string]any)["cli_environment"].(map[string]any)
-	delete(cli, "required") // SPEC §6: this runner describes itself there
+	delete(cli, "required") // this runner describes itself there (schemas/reference/README.md)
 	out, _ := json.Marshal(doc)
 	return out
 }
@@ -217,7 +218,7 @@ func TestScenarioMetadataFaults(t *testing.T) {
 	for _, field := range []string{"essay_a_id", "essay_b_id", "prompt_sha256"} {
 		t.Run(field, func(t *testing.T) {
 			s := execute(t, "--seed", "2", "--fault", "drop_"+field+"=0.3")
-			if s.code != ExitFault {
+			if s.code != runner.ExitFault {
 				t.Fatalf("exit %d, want 3\n%s\n%s", s.code, s.stdout, s.stderr)
 			}
 			checkArtefact(t, s)
@@ -299,7 +300,7 @@ func TestScenarioProviderErrors(t *testing.T) {
 func TestScenarioFailBatch(t *testing.T) {
 	needsEmbedded(t)
 	s := execute(t, "--seed", "6", "--fault", "fail_batch=1")
-	if s.code != ExitBatchFailed {
+	if s.code != runner.ExitBatchFailed {
 		t.Fatalf("exit %d, want 6\n%s", s.code, s.stderr)
 	}
 	checkArtefact(t, s)
@@ -312,7 +313,7 @@ func TestScenarioDroppedCompletionTimesOut(t *testing.T) {
 	needsEmbedded(t)
 	start := time.Now()
 	s := execute(t, "--seed", "6", "--fault", "drop_completion=1", "--completion-timeout", "3s")
-	if s.code != ExitTimeout {
+	if s.code != runner.ExitTimeout {
 		t.Fatalf("exit %d, want 4\n%s", s.code, s.stderr)
 	}
 	checkArtefact(t, s)
@@ -341,7 +342,7 @@ func TestScenarioBrokerDown(t *testing.T) {
 	code, stdout, stderr := run(t, "execute", "--no-tui", "--inputs", sample, "--output-dir", t.TempDir(), "--stack", "external",
 		"--kafka-bootstrap", addr, "--content-service-url", "http://"+addr, "--cj-service-url", "http://"+addr)
 	elapsed := time.Since(start)
-	if code != ExitFailure {
+	if code != runner.ExitFailure {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "check fail broker reachable") || !strings.Contains(stdout, addr) {
@@ -352,7 +353,7 @@ func TestScenarioBrokerDown(t *testing.T) {
 	}
 	code, stdout, _ = run(t, "doctor", "--inputs", sample, "--output-dir", t.TempDir(), "--stack", "external",
 		"--kafka-bootstrap", addr, "--content-service-url", "http://"+addr, "--cj-service-url", "http://"+addr)
-	if code != ExitFailure || !strings.Contains(stdout, addr) {
+	if code != runner.ExitFailure || !strings.Contains(stdout, addr) {
 		t.Errorf("doctor: exit %d\n%s", code, stdout)
 	}
 }

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,12 +18,9 @@ import (
 	"eng5np/devstack"
 	"eng5np/events"
 	"eng5np/fault"
-	"eng5np/inputs"
 	"eng5np/metrics"
+	"eng5np/runner"
 )
-
-// stackKeys are the settings of the dev stack.
-var stackKeys = []string{"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir", "topic_prefix", "log_level", "pricing", "metrics_addr"}
 
 // defaultGroundTruth is the sample batch's, used by `stack up` when present.
 const defaultGroundTruth = "examples/sample/ground_truth.csv"
@@ -84,20 +79,20 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			level := cfg.LogLevel
-			if cfg.Source("log_level") == "default" {
+			if !cfg.Explicit("log_level") {
 				level = slog.LevelInfo
 			}
 			logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-			gt, gtDesc, err := loadGroundTruth(cfg.DevStack.GroundTruth, cfg.Source("ground_truth") != "default")
+			gt, gtDesc, err := devstack.GroundTruth(cfg.DevStack.GroundTruth, defaultGroundTruth)
 			if err != nil {
-				return err
+				return exitf(runner.ExitUsage, "pass an existing id,quality CSV with --ground-truth", "%v", err)
 			}
 			var reg *prometheus.Registry
 			if cfg.MetricsAddr != "" {
 				reg = metrics.NewRegistry()
 				srv, err := metrics.Serve(cfg.MetricsAddr, reg)
 				if err != nil {
-					return exitf(ExitUsage, "choose a free --metrics-addr", "%v", err)
+					return exitf(runner.ExitUsage, "choose a free --metrics-addr", "%v", err)
 				}
 				defer srv.Close()
 				fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", srv.Addr)
@@ -109,7 +104,7 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 				DataDir: cfg.DevStack.DataDir, Logger: logger, Metrics: registerer(reg),
 			})
 			if err != nil {
-				return exitf(ExitFailure, "free the port or pass another with --kafka-port / --http-port (0 picks a free one)", "%v", err)
+				return exitf(runner.ExitFailure, "free the port or pass another with --kafka-port / --http-port (0 picks a free one)", "%v", err)
 			}
 			printStackBanner(e.stdout, s, cfg, gtDesc)
 			<-ctx.Done()
@@ -125,29 +120,8 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 			return nil
 		},
 	}
-	config.AddFlags(cmd.Flags(), stackKeys...)
+	config.AddCommandFlags(cmd.Flags(), config.CmdStackUp)
 	return cmd
-}
-
-// loadGroundTruth reads the mock judge's ground truth. Without an explicit
-// file, the sample batch's is used when present.
-func loadGroundTruth(path string, explicit bool) (map[string]float64, string, error) {
-	if path == "" {
-		path = defaultGroundTruth
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		return nil, "none (essays are judged by the text heuristic)", nil
-	}
-	if err != nil {
-		return nil, "", exitf(ExitUsage, "pass an existing id,quality CSV with --ground-truth", "ground truth %s: %v", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	gt, err := inputs.ParseGroundTruthCSV(path, f)
-	if err != nil {
-		return nil, "", err
-	}
-	return gt, fmt.Sprintf("%s (%d ids)", path, len(gt)), nil
 }
 
 func printStackBanner(w io.Writer, s *devstack.Stack, cfg *config.Config, gtDesc string) {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"eng5np/artefacts"
+	"eng5np/runner"
 )
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -24,7 +25,7 @@ Exit status: 0 when everything holds, 5 naming every mismatched file otherwise.`
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := artefacts.Verify(args[0])
 			if err != nil {
-				return &ExitError{Code: ExitVerify, Err: err, Next: "pass a run directory written by dry-run or execute"}
+				return &ExitError{Code: runner.ExitVerify, Err: err, Next: "pass a run directory written by dry-run or execute"}
 			}
 			for _, w := range rep.Warnings {
 				fmt.Fprintf(e.stdout, "warning: %s\n", w)
@@ -33,7 +34,7 @@ Exit status: 0 when everything holds, 5 naming every mismatched file otherwise.`
 				for _, p := range rep.Problems {
 					fmt.Fprintf(e.stderr, "mismatch: %s\n", p)
 				}
-				return exitf(ExitVerify, "do not hand this artefact on; restore the run directory from its original copy or rerun the batch "+
+				return exitf(runner.ExitVerify, "do not hand this artefact on; restore the run directory from its original copy or rerun the batch "+
 					"(when only the artefact or manifest was lost or damaged and the journal is intact, `eng5np rehydrate "+args[0]+"` rebuilds them)",
 					"%s failed verification: %d problem(s)", args[0], len(rep.Problems))
 			}

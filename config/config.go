@@ -1,8 +1,8 @@
-// Package config loads eng5np's settings with the precedence of SPEC §1:
-// flags > environment (ENG5NP_<KEY>, and KAFKA_BOOTSTRAP_SERVERS) > config
-// file (eng5np.yaml or --config) > defaults. Every key is declared once in
-// keys.go; unknown keys and invalid values are errors naming the key, where
-// the value came from, and what is accepted.
+// Package config loads eng5np's settings with the precedence of
+// docs/CONTRACT.md, "Commands": flags > environment (ENG5NP_<KEY>, and
+// KAFKA_BOOTSTRAP_SERVERS) > config file (eng5np.yaml or --config) > defaults.
+// Every key is declared once in keys.go; unknown keys and invalid values are
+// errors naming the key, where the value came from, and what is accepted.
 package config
 
 import (

@@ -228,3 +228,32 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("example config: %+v", c)
 	}
 }
+
+// Every key of every command's set exists, so no command can panic at
+// start-up on a typo.
+func TestEveryCommandKeyExists(t *testing.T) {
+	for cmd, keys := range commandKeys {
+		if len(keys) == 0 {
+			t.Errorf("%s takes no keys", cmd)
+		}
+		for _, k := range keys {
+			if _, ok := lookupKey(k); !ok {
+				t.Errorf("%s: unknown key %q", cmd, k)
+			}
+		}
+		AddCommandFlags(pflag.NewFlagSet(string(cmd), pflag.ContinueOnError), cmd)
+	}
+}
+
+func TestExplicit(t *testing.T) {
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	AddCommandFlags(fs, CmdResume)
+	_ = fs.Parse([]string{"--cj-service-url", "http://cj:1"})
+	c, err := load(fs, func(string) string { return "" }, []string{"ENG5NP_BUDGET_USD=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Explicit("cj_service_url") || !c.Explicit("budget_usd") || c.Explicit("completion_timeout") || c.Explicit("no_such_key") {
+		t.Errorf("explicit: cj %v budget %v timeout %v", c.Explicit("cj_service_url"), c.Explicit("budget_usd"), c.Explicit("completion_timeout"))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"eng5np/events"
 	"eng5np/inputs"
 )
 
@@ -26,7 +27,7 @@ func BenchmarkCallbackThroughput(b *testing.B) {
 	var elapsed time.Duration
 	for b.Loop() {
 		s := startStack(b, Options{Seed: 1, GroundTruth: map[string]float64{}})
-		c := &client{t: b, s: s, topics: s.Topics()}
+		c := &client{t: b, s: s, topics: events.NewTopics(events.DefaultTopicPrefix)}
 		start := time.Now()
 		id, offs := c.submit(batch, budget)
 		col := c.collect(id, offs, 5*time.Minute, 0)

@@ -20,7 +20,7 @@ import (
 // CJSource is the source_service of the CJ service's events.
 const CJSource = "cj_assessment_service"
 
-// Finalization rules of SPEC §4.
+// Finalization rules of docs/CONTRACT.md, "Dev stack".
 const (
 	defaultBudget       = 120
 	minStableCallbacks  = 12
@@ -408,7 +408,7 @@ func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentRes
 		return r
 	}
 	items := append([]scoring.Item(nil), fit.Items...)
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Theta > items[j].Theta })
+	scoring.SortByTheta(items)
 	lo, hi := items[len(items)-1].Theta, items[0].Theta
 	grades := map[string]string{}
 	if len(b.anchors) > 0 {

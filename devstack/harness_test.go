@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
+	"eng5np/capture"
 	"eng5np/events"
 	"eng5np/fault"
 	"eng5np/inputs"
@@ -34,12 +34,7 @@ func loadSample(t testing.TB) (*inputs.Batch, map[string]float64) {
 		if err != nil {
 			panic(err)
 		}
-		f, err := os.Open("../examples/sample/ground_truth.csv")
-		if err != nil {
-			panic(err)
-		}
-		defer f.Close()
-		gt, err := inputs.ParseGroundTruthCSV("ground_truth.csv", f)
+		gt, err := inputs.LoadGroundTruth("../examples/sample/ground_truth.csv")
 		if err != nil {
 			panic(err)
 		}
@@ -134,13 +129,9 @@ func (c *client) submit(b *inputs.Batch, budget int) (string, map[string]map[int
 	for _, st := range b.Students {
 		essays = append(essays, events.EssayRef{EssayID: st.WireID, TextStorageID: c.upload(st.Text)})
 	}
-	offsets := map[string]map[int]int64{}
-	for _, topic := range c.topics.Consumed() {
-		ends, err := endOffsets(ctx, c.s.Bootstrap, topic)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		offsets[topic] = ends
+	offsets, err := capture.EndOffsets(ctx, capture.Conn{Bootstrap: []string{c.s.Bootstrap}}, c.topics.Consumed())
+	if err != nil {
+		c.t.Fatal(err)
 	}
 	batchID := uuid.NewString()
 	req := events.CJRequest{
@@ -226,7 +217,7 @@ func (c *client) collect(batchID string, offsets map[string]map[int]int64, timeo
 				out.malformed++
 				continue
 			}
-			if ev.BatchID() != batchID {
+			if batchOf(ev) != batchID {
 				if ev.Callback != nil {
 					out.foreign = append(out.foreign, ev.Callback)
 				}
@@ -281,9 +272,27 @@ func runSample(t testing.TB, opts Options, budget int) (*Stack, *collected) {
 	t.Helper()
 	s := startStack(t, opts)
 	b, _ := loadSample(t)
-	c := &client{t: t, s: s, topics: s.Topics()}
+	c := &client{t: t, s: s, topics: events.NewTopics(events.DefaultTopicPrefix)}
 	id, offs := c.submit(b, budget)
 	return s, c.collect(id, offs, 60*time.Second, 0)
 }
 
 var noFaults = fault.Set{}
+
+// batchOf returns the batch an event belongs to.
+func batchOf(e *events.Event) string {
+	switch {
+	case e.Request != nil:
+		return e.Request.EntityID
+	case e.Completed != nil:
+		return e.Completed.EntityID
+	case e.Result != nil:
+		return e.Result.BatchID
+	case e.Failed != nil:
+		return e.Failed.EntityID
+	case e.Callback != nil:
+		id, _ := e.Callback.BatchHint()
+		return id
+	}
+	return ""
+}

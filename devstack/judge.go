@@ -1,8 +1,12 @@
 package devstack
 
 import (
+	"eng5np/inputs"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"strings"
 	"unicode"
 )
@@ -124,4 +128,27 @@ func justification(v verdict, textA, textB string) string {
 		closeness = "a close call"
 	}
 	return fmt.Sprintf("Essay %s is stronger than Essay %s: it %s. Overall %s.", win, lose, strings.Join(reasons, " and "), closeness)
+}
+
+// GroundTruth finds the mock judge's latent qualities: the file given
+// explicitly (which must exist), else fallback when that file exists
+// (a batch's own ground_truth.csv, or the sample's), else none, and then
+// every essay is judged by HeuristicQuality. It returns the qualities and a
+// description for banners and logs.
+func GroundTruth(explicit, fallback string) (map[string]float64, string, error) {
+	path := explicit
+	if path == "" {
+		if _, err := os.Stat(fallback); fallback == "" || err != nil {
+			return nil, "none (essays are judged by the text heuristic)", nil
+		}
+		path = fallback
+	}
+	gt, err := inputs.LoadGroundTruth(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("ground truth %s does not exist; pass an existing id,quality CSV with --ground-truth", path)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return gt, fmt.Sprintf("%s (%d ids)", path, len(gt)), nil
 }

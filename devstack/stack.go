@@ -1,9 +1,9 @@
-// Package devstack is the other side of the wire (SPEC §4): an in-process
-// Kafka-protocol broker (kfake) on loopback TCP with the five topics, a
-// content service and CJ admin API on one HTTP port, a CJ Assessment service
-// and a mock LLM provider, with seeded fault injection. It is started by
-// `eng5np stack up`, by execute's embedded stack and by tests; whoever uses
-// it gets only its addresses.
+// Package devstack is the other side of the wire (docs/CONTRACT.md, "Dev
+// stack"): an in-process Kafka-protocol broker (kfake) on loopback TCP with
+// the five topics, a content service and CJ admin API on one HTTP port, a CJ
+// Assessment service and a mock LLM provider, with seeded fault injection. It
+// is started by `eng5np stack up`, by execute's embedded stack and by tests;
+// whoever uses it gets only its addresses.
 package devstack
 
 import (
@@ -22,6 +22,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/events"
 	"eng5np/fault"
@@ -179,76 +180,35 @@ func (s *Stack) closeBroker() {
 // startReaders records the end of the request and callback topics and starts
 // reading there, before Start returns.
 func (s *Stack) startReaders(ctx, runCtx context.Context) error {
+	conn := capture.Conn{Bootstrap: []string{s.Bootstrap}}
 	for _, t := range []struct {
 		topic string
 		ch    chan kafka.Message
 	}{{s.topics.Requested(), s.cj.requests}, {s.topics.ComparisonResult(), s.cj.callbacks}} {
-		ends, err := endOffsets(ctx, s.Bootstrap, t.topic)
+		ends, err := capture.EndOffsets(ctx, conn, []string{t.topic})
 		if err != nil {
 			return err
 		}
-		for p, off := range ends {
-			r := kafka.NewReader(kafka.ReaderConfig{
-				Brokers: []string{s.Bootstrap}, Topic: t.topic, Partition: p,
-				MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 2 * time.Second, // see capture.Session
-				ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 500 * time.Millisecond,
-			})
-			if err := r.SetOffset(off); err != nil {
-				return err
+		done, err := capture.Follow(runCtx, conn, ends, capture.FollowOptions{
+			MaxBytes: 16 << 20,
+			OnError: func(topic string, partition int, msg string) {
+				s.log.Warn("stack reader", "topic", topic, "partition", partition, "error", msg)
+			},
+		}, func(m kafka.Message) bool {
+			select {
+			case t.ch <- m:
+				return true
+			case <-runCtx.Done():
+				return false
 			}
-			s.wg.Add(1)
-			go func(r *kafka.Reader, ch chan kafka.Message) {
-				defer s.wg.Done()
-				defer func() { go r.Close() }() // see capture.Session
-				for {
-					m, err := r.ReadMessage(runCtx)
-					if err != nil {
-						if runCtx.Err() != nil {
-							return
-						}
-						s.log.Warn("stack reader", "topic", r.Config().Topic, "error", err)
-						continue
-					}
-					select {
-					case ch <- m:
-					case <-runCtx.Done():
-						return
-					}
-				}
-			}(r, t.ch)
+		})
+		if err != nil {
+			return err
 		}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); <-done }()
 	}
 	return nil
-}
-
-// endOffsets returns the next offset of every partition of topic.
-func endOffsets(ctx context.Context, bootstrap, topic string) (map[int]int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	cl := &kafka.Client{Addr: kafka.TCP(bootstrap), Timeout: 5 * time.Second}
-	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("topic %s is missing", topic)
-	}
-	var reqs []kafka.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
-	}
-	res, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	out := map[int]int64{}
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("end offset of %s/%d: %w", topic, p.Partition, p.Error)
-		}
-		out[p.Partition] = p.LastOffset
-	}
-	return out, nil
 }
 
 // RestartBroker stops the broker, waits down, and starts it again on the same
@@ -298,6 +258,3 @@ func (s *Stack) Close() error {
 	s.closeBroker()
 	return nil
 }
-
-// Topics returns the stack's topic names.
-func (s *Stack) Topics() events.Topics { return s.topics }

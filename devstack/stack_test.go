@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"gonum.org/v1/gonum/stat"
 
+	"eng5np/capture"
 	"eng5np/events"
 	"eng5np/fault"
 )
@@ -125,7 +126,7 @@ func TestSameSeedSameVerdicts(t *testing.T) {
 func TestDeterminismAcrossBatchesAndStacks(t *testing.T) {
 	b, _ := loadSample(t)
 	s1 := startStack(t, Options{Seed: 5, MockLatency: time.Millisecond})
-	c1 := &client{t: t, s: s1, topics: s1.Topics()}
+	c1 := &client{t: t, s: s1, topics: events.NewTopics(events.DefaultTopicPrefix)}
 	id, offs := c1.submit(b, 90)
 	first := c1.collect(id, offs, 60*time.Second, 0)
 	id, offs = c1.submit(b, 90)
@@ -133,7 +134,7 @@ func TestDeterminismAcrossBatchesAndStacks(t *testing.T) {
 
 	s2 := startStack(t, Options{Seed: 5, MockLatency: 15 * time.Millisecond, LateDelay: 30 * time.Millisecond,
 		Faults: fault.Set{fault.Duplicate: 0.3, fault.Late: 0.3, fault.Malformed: 0.2, fault.ForeignBatch: 0.2}})
-	c2 := &client{t: t, s: s2, topics: s2.Topics()}
+	c2 := &client{t: t, s: s2, topics: events.NewTopics(events.DefaultTopicPrefix)}
 	id, offs = c2.submit(b, 90)
 	noisy := c2.collect(id, offs, 60*time.Second, 0)
 
@@ -282,10 +283,10 @@ func TestHTTPServices(t *testing.T) {
 		b, _ := json.Marshal(map[string]string{"assignment_id": assignment, "grade": grade, "anchor_label": label, "essay_text": "text"})
 		return b
 	}
-	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 201); out["anchor_id"] != "ANCHOR_b_1" {
+	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 201); out["anchor_id"] != 1.0 || out["grade_scale"] != "eng5_np_legacy_9_step" {
 		t.Errorf("register: %v", out)
 	}
-	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 200); out["status"] != "unchanged" {
+	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 200); out["status"] != "unchanged" || out["anchor_id"] != 1.0 {
 		t.Errorf("idempotent register: %v", out)
 	}
 	c.post("/api/v1/anchors/register", reg("a_1", "A"), 201)
@@ -363,23 +364,23 @@ func spearman(a, b []float64) float64 {
 func TestRequestsAreIdempotent(t *testing.T) {
 	s := startStack(t, Options{Seed: 2})
 	b, _ := loadSample(t)
-	c := &client{t: t, s: s, topics: s.Topics()}
+	c := &client{t: t, s: s, topics: events.NewTopics(events.DefaultTopicPrefix)}
 	id, offs := c.submit(b, 30)
 	first := c.collect(id, offs, 30*time.Second, 0)
 	// Republish the identical request envelope by reading it back.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{s.Bootstrap}, Topic: s.Topics().Requested(), Partition: 0, MaxWait: 50 * time.Millisecond})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{s.Bootstrap}, Topic: events.NewTopics(events.DefaultTopicPrefix).Requested(), Partition: 0, MaxWait: 50 * time.Millisecond})
 	defer r.Close()
 	m, err := r.ReadMessage(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	offs2 := map[string]map[int]int64{}
-	for _, topic := range s.Topics().Consumed() {
-		offs2[topic], _ = endOffsets(ctx, s.Bootstrap, topic)
+	offs2, err := capture.EndOffsets(ctx, capture.Conn{Bootstrap: []string{s.Bootstrap}}, events.NewTopics(events.DefaultTopicPrefix).Consumed())
+	if err != nil {
+		t.Fatal(err)
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(s.Bootstrap), Topic: s.Topics().Requested(), BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(s.Bootstrap), Topic: events.NewTopics(events.DefaultTopicPrefix).Requested(), BatchTimeout: time.Millisecond}
 	defer w.Close()
 	if err := w.WriteMessages(ctx, kafka.Message{Key: m.Key, Value: m.Value}); err != nil {
 		t.Fatal(err)
@@ -402,20 +403,20 @@ func TestKcatCanUseTheBroker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kcat -L: %v\n%s", err, out)
 	}
-	for _, topic := range s.Topics().All() {
+	for _, topic := range events.NewTopics(events.DefaultTopicPrefix).All() {
 		if !strings.Contains(string(out), `topic "`+topic+`"`) {
 			t.Errorf("kcat -L does not list %s:\n%s", topic, out)
 		}
 	}
-	if !strings.Contains(string(out), `topic "`+s.Topics().ComparisonResult()+`" with 3 partitions`) {
+	if !strings.Contains(string(out), `topic "`+events.NewTopics(events.DefaultTopicPrefix).ComparisonResult()+`" with 3 partitions`) {
 		t.Errorf("comparison-result topic does not have 3 partitions:\n%s", out)
 	}
-	produce := exec.Command(kcat, "-P", "-b", s.Bootstrap, "-t", s.Topics().Failed(), "-m", "5")
+	produce := exec.Command(kcat, "-P", "-b", s.Bootstrap, "-t", events.NewTopics(events.DefaultTopicPrefix).Failed(), "-m", "5")
 	produce.Stdin = strings.NewReader("hello from kcat\n")
 	if out, err := produce.CombinedOutput(); err != nil {
 		t.Fatalf("kcat -P: %v\n%s", err, out)
 	}
-	out, err = exec.Command(kcat, "-C", "-b", s.Bootstrap, "-t", s.Topics().Failed(), "-o", "beginning", "-e", "-q", "-m", "5").CombinedOutput()
+	out, err = exec.Command(kcat, "-C", "-b", s.Bootstrap, "-t", events.NewTopics(events.DefaultTopicPrefix).Failed(), "-o", "beginning", "-e", "-q", "-m", "5").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "hello from kcat" {
 		t.Errorf("kcat -C: %v %q", err, out)
 	}

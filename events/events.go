@@ -1,8 +1,8 @@
-// Package events owns the Kafka wire contracts of SPEC §3: topic names, the
-// event envelope, the five payloads, and their two-phase decoding (envelope
-// first, then the typed data for the topic). Unknown fields are ignored;
-// wrong types and missing required fields are *DecodeError values naming the
-// field.
+// Package events owns the Kafka wire contracts of docs/CONTRACT.md, "Kafka":
+// topic names, the event envelope, the five payloads, and their two-phase
+// decoding (envelope first, then the typed data for the topic). Unknown fields
+// are ignored; wrong types and missing required fields are *DecodeError values
+// naming the field.
 package events
 
 import (

@@ -288,21 +288,3 @@ func (f *CJFailed) validate() *DecodeError {
 	}
 	return nil
 }
-
-// BatchID returns the batch an event (other than a callback) belongs to.
-func (e *Event) BatchID() string {
-	switch {
-	case e.Request != nil:
-		return e.Request.EntityID
-	case e.Completed != nil:
-		return e.Completed.EntityID
-	case e.Result != nil:
-		return e.Result.BatchID
-	case e.Failed != nil:
-		return e.Failed.EntityID
-	case e.Callback != nil:
-		id, _ := e.Callback.BatchHint()
-		return id
-	}
-	return ""
-}

@@ -10,8 +10,9 @@ import (
 	"strings"
 )
 
-// The faults of SPEC §4. Rates are probabilities in [0, 1]: per callback for
-// the callback faults, per batch for drop_completion and fail_batch.
+// The faults of docs/CONTRACT.md, "Dev stack". Rates are probabilities in [0,
+// 1]: per callback for the callback faults, per batch for drop_completion and
+// fail_batch.
 const (
 	DropEssayAID     = "drop_essay_a_id"    // callback metadata lacks essay_a_id
 	DropEssayBID     = "drop_essay_b_id"    // callback metadata lacks essay_b_id

@@ -1,7 +1,8 @@
-// Package hydrator folds journal records into the artefact model (SPEC §5,
-// §6). It is pure: the same records give the same artefact sections, byte for
-// byte, whether they are folded live during capture, after a resume, or by
-// `rehydrate` from the run directory alone.
+// Package hydrator folds journal records into the artefact model
+// (docs/CONTRACT.md, "Capture" and "Artefacts"). It is pure: the same records
+// give the same artefact sections, byte for byte, whether they are folded live
+// during capture, after a resume, or by `rehydrate` from the run directory
+// alone.
 //
 // Folding keeps only compact state (about 50 bytes per accepted comparison
 // plus aggregates) so a capture of a million callbacks stays small; the full
@@ -23,25 +24,26 @@ import (
 	"eng5np/journal"
 )
 
-// Outcome is what folding a record did.
-type Outcome int
+// Disposition is what folding a record did with it.
+type Disposition int
 
-// The outcomes.
+// The dispositions.
 const (
-	Applied       Outcome = iota
-	Duplicate             // same request_id, or the same topic/partition/offset
-	ForeignBatch          // another batch's record, skipped
-	Malformed             // not a valid event of its topic: quarantined
-	MetadataFault         // a callback of this batch without its required metadata: hard stop
-	AfterFault            // read after a hard fault: journaled, never applied
+	Applied       Disposition = iota
+	Duplicate                 // same request_id, or the same topic/partition/offset
+	ForeignBatch              // another batch's record, skipped
+	Malformed                 // not a valid event of its topic: quarantined
+	MetadataFault             // a callback of this batch without its required metadata: hard stop
+	AfterFault                // read after a hard fault: journaled, never applied
 )
 
-func (o Outcome) String() string {
+func (o Disposition) String() string {
 	return [...]string{"applied", "duplicate", "foreign_batch", "malformed", "metadata_fault", "after_fault"}[o]
 }
 
-// Config identifies the run being hydrated.
-type Config struct {
+// Batch identifies the batch whose journal is folded: its inputs, its
+// batch_uuid and the topics it was captured from.
+type Batch struct {
 	Snapshot  inputs.Snapshot
 	BatchUUID string
 	Topics    events.Topics
@@ -125,7 +127,7 @@ type Completion struct {
 
 // Hydrator is the fold's state.
 type Hydrator struct {
-	cfg    Config
+	cfg    Batch
 	essays []essay
 	byWire map[string]int32
 	byID   map[string]int32
@@ -136,7 +138,7 @@ type Hydrator struct {
 	maxOff   map[topicPartition]int64
 
 	observed map[string]int64 // by topic kind
-	outcomes map[Outcome]int64
+	outcomes map[Disposition]int64
 	faults   []fault
 	stopped  bool
 
@@ -151,9 +153,7 @@ type Hydrator struct {
 	completion Completion
 	service    map[int32]float64
 
-	// faultsByField lists the correlation ids of faulty callbacks per field.
-	faultsByField map[string][]string
-	lastSeq       int64
+	lastSeq int64
 }
 
 type fault struct {
@@ -168,11 +168,11 @@ type fault struct {
 }
 
 // New starts a fold for a run.
-func New(cfg Config) *Hydrator {
+func New(cfg Batch) *Hydrator {
 	h := &Hydrator{
 		cfg: cfg, byWire: map[string]int32{}, byID: map[string]int32{}, requests: map[[16]byte]struct{}{}, prompts: map[uint64]struct{}{},
-		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Outcome]int64{},
-		modelIdx: map[[2]string]int16{}, service: map[int32]float64{}, faultsByField: map[string][]string{},
+		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Disposition]int64{},
+		modelIdx: map[[2]string]int16{}, service: map[int32]float64{},
 	}
 	for _, e := range cfg.Snapshot.Essays() {
 		h.byWire[e.WireID] = int32(len(h.essays))
@@ -196,9 +196,9 @@ func hash16(s string) [16]byte {
 	return out
 }
 
-// Apply folds one journal record and says what it did. Records must come in
+// Apply folds one journal record and says what it did with it. Records must come in
 // journal order.
-func (h *Hydrator) Apply(rec journal.Record) Outcome {
+func (h *Hydrator) Apply(rec journal.Record) Disposition {
 	return h.applyDecoded(rec, nil)
 }
 
@@ -215,7 +215,7 @@ type decoded struct {
 // when it did not decode) and, for a metadata fault, the faulty fields.
 type Observation struct {
 	Record      journal.Record
-	Outcome     Outcome
+	Disposition Disposition
 	Event       *events.Event
 	FaultFields []string
 	FaultDetail string
@@ -225,10 +225,10 @@ type Observation struct {
 const parallelMin = 64
 
 // ApplyAll folds a group of records in journal order and returns each
-// outcome. Decoding is pure, so the group is decoded on every core first and
+// one's disposition. Decoding is pure, so the group is decoded on every core first and
 // folded after: the fold itself stays sequential and deterministic.
-func (h *Hydrator) ApplyAll(recs []journal.Record) []Outcome {
-	out := make([]Outcome, len(recs))
+func (h *Hydrator) ApplyAll(recs []journal.Record) []Disposition {
+	out := make([]Disposition, len(recs))
 	if len(recs) < parallelMin || runtime.GOMAXPROCS(0) < 2 {
 		for i, r := range recs {
 			out[i] = h.applyDecoded(r, nil)
@@ -262,7 +262,7 @@ func (h *Hydrator) ApplyAll(recs []journal.Record) []Outcome {
 	return out
 }
 
-func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Outcome {
+func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Disposition {
 	if d == nil {
 		d = &decoded{}
 	}
@@ -271,7 +271,7 @@ func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Outcome {
 	h.outcomes[o]++
 	h.lastSeq = rec.Seq
 	if h.cfg.Observe != nil {
-		obs := Observation{Record: rec, Outcome: o, Event: d.ev}
+		obs := Observation{Record: rec, Disposition: o, Event: d.ev}
 		if len(h.faults) > faults {
 			f := h.faults[len(h.faults)-1]
 			obs.FaultFields, obs.FaultDetail = f.fields, f.detail
@@ -281,7 +281,7 @@ func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Outcome {
 	return o
 }
 
-func (h *Hydrator) apply(rec journal.Record, d *decoded) Outcome {
+func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 	kind := h.cfg.Topics.Kind(rec.Topic)
 	h.observed[kind.String()]++
 	if h.stopped {
@@ -341,7 +341,7 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Outcome {
 	return Applied
 }
 
-func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult) Outcome {
+func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult) Disposition {
 	hint, ok := cb.BatchHint()
 	if !ok {
 		// Without bos_batch_id (or batch_id) the callback cannot be attributed
@@ -380,9 +380,6 @@ func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult
 		}
 		h.faults = append(h.faults, fault{kind: "missing_metadata", fields: fields, correlationID: cb.CorrelationID, requestID: cb.RequestID,
 			topic: rec.Topic, partition: rec.Partition, offset: rec.Offset, detail: detail})
-		for _, f := range fields {
-			h.faultsByField[f] = append(h.faultsByField[f], cb.CorrelationID)
-		}
 		h.stopped = true
 		return MetadataFault
 	}

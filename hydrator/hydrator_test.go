@@ -3,6 +3,7 @@ package hydrator
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,13 +96,13 @@ func envelope(t *testing.T, topic string, data any) []byte {
 
 func TestFoldOutcomes(t *testing.T) {
 	snap := snapshot(t)
-	h := New(Config{Snapshot: snap, BatchUUID: batch, Topics: topics})
+	h := New(Batch{Snapshot: snap, BatchUUID: batch, Topics: topics})
 	r := &recorder{}
 	cbt := topics.ComparisonResult()
 	dupID := uuid.NewString()
 	steps := []struct {
 		rec  journal.Record
-		want Outcome
+		want Disposition
 	}{
 		{r.add(cbt, callback(t, cbOpts{a: "ASA_OBERG", b: "ANCHOR_strong_a", winner: events.WinnerB, batch: batch, requestID: dupID, cost: 0.0011111117})), Applied},
 		{r.add(cbt, callback(t, cbOpts{a: "ESSAY_WORD", b: "ASA_OBERG", winner: events.WinnerA, batch: batch, cost: 0.0022222224})), Applied},
@@ -124,7 +125,7 @@ func TestFoldOutcomes(t *testing.T) {
 		t.Errorf("re-read offset: %v", got)
 	}
 	st := h.Stats()
-	if st.Comparisons != 3 || st.Succeeded != 2 || st.Failed != 1 || st.Outcomes["duplicate"] != 3 || st.Outcomes["foreign_batch"] != 1 || st.Outcomes["malformed"] != 2 {
+	if st.Comparisons != 3 || st.Succeeded != 2 || st.Failed != 1 || st.Dispositions.Duplicate != 3 || st.Dispositions.ForeignBatch != 1 || st.Dispositions.Malformed != 2 {
 		t.Errorf("stats %+v", st)
 	}
 	if c := h.Completion(); !c.Completed || !c.HasResult || c.Failed {
@@ -184,7 +185,7 @@ func TestFoldOutcomes(t *testing.T) {
 func shortHashOf(s string) string { return inputs.EssayID(s)[2:] }
 
 func TestMetadataFaultStopsTheFold(t *testing.T) {
-	h := New(Config{Snapshot: snapshot(t), BatchUUID: batch, Topics: topics})
+	h := New(Batch{Snapshot: snapshot(t), BatchUUID: batch, Topics: topics})
 	r := &recorder{}
 	cbt := topics.ComparisonResult()
 	h.Apply(r.add(cbt, callback(t, cbOpts{a: "ASA_OBERG", b: "ESSAY_WORD", winner: events.WinnerA, batch: batch})))
@@ -212,12 +213,12 @@ func TestMetadataFaultStopsTheFold(t *testing.T) {
 	if !strings.Contains(Describe(sec.ManifestStatus.Faults), f.CorrelationID) {
 		t.Errorf("describe: %s", Describe(sec.ManifestStatus.Faults))
 	}
-	if by := h.Stats().FaultsByField; len(by["prompt_sha256"]) != 1 || len(by["essay_a_id"]) != 0 {
-		t.Errorf("faults by field %v", by)
+	if fs := h.Stats().Faults; len(fs) != 1 || !slices.Contains(fs[0].Fields, "prompt_sha256") || slices.Contains(fs[0].Fields, "essay_a_id") {
+		t.Errorf("faults by field %v", fs)
 	}
 
 	// An essay id that is not in the batch is a fault too.
-	h2 := New(Config{Snapshot: snapshot(t), BatchUUID: batch, Topics: topics})
+	h2 := New(Batch{Snapshot: snapshot(t), BatchUUID: batch, Topics: topics})
 	if got := h2.Apply(r.add(cbt, callback(t, cbOpts{a: "STRANGER", b: "ESSAY_WORD", winner: events.WinnerA, batch: batch}))); got != MetadataFault {
 		t.Errorf("unknown essay: %v", got)
 	}
@@ -243,7 +244,7 @@ func TestSectionsAreDeterministic(t *testing.T) {
 		r.add(topics.ComparisonResult(), callback(t, cbOpts{a: a, b: b, winner: w, batch: batch, cost: 0.001}))
 	}
 	render := func() []byte {
-		h := New(Config{Snapshot: snap, BatchUUID: batch, Topics: topics})
+		h := New(Batch{Snapshot: snap, BatchUUID: batch, Topics: topics})
 		for _, rec := range r.recs {
 			h.Apply(rec)
 		}
@@ -260,7 +261,7 @@ func TestSectionsAreDeterministic(t *testing.T) {
 }
 
 func TestMaterializeDetectsAChangedJournal(t *testing.T) {
-	h := New(Config{Snapshot: snapshot(t), BatchUUID: batch, Topics: topics})
+	h := New(Batch{Snapshot: snapshot(t), BatchUUID: batch, Topics: topics})
 	r := &recorder{}
 	h.Apply(r.add(topics.ComparisonResult(), callback(t, cbOpts{a: "ASA_OBERG", b: "ESSAY_WORD", winner: events.WinnerA, batch: batch})))
 	if _, err := h.Sections(SliceSource(nil)); err == nil {
@@ -286,12 +287,12 @@ func TestApplyAllMatchesApply(t *testing.T) {
 			r.add(topics.ComparisonResult(), callback(t, cbOpts{a: a, b: b, winner: events.WinnerB, batch: batch, cost: 0.001}))
 		}
 	}
-	one := New(Config{Snapshot: snap, BatchUUID: batch, Topics: topics})
-	var want []Outcome
+	one := New(Batch{Snapshot: snap, BatchUUID: batch, Topics: topics})
+	var want []Disposition
 	for _, rec := range r.recs {
 		want = append(want, one.Apply(rec))
 	}
-	all := New(Config{Snapshot: snap, BatchUUID: batch, Topics: topics})
+	all := New(Batch{Snapshot: snap, BatchUUID: batch, Topics: topics})
 	got := all.ApplyAll(r.recs)
 	for i := range want {
 		if got[i] != want[i] {

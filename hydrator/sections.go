@@ -13,6 +13,25 @@ import (
 	"eng5np/scoring"
 )
 
+// TopicCounts counts the records read, by what their topic carries.
+type TopicCounts struct {
+	Callbacks int64 // comparison results
+	Completed int64
+	Results   int64
+	Failed    int64
+	Other     int64 // a request, or a topic of no known kind
+}
+
+// DispositionCounts counts what folding did with the records.
+type DispositionCounts struct {
+	Applied       int64
+	Duplicate     int64
+	ForeignBatch  int64
+	Malformed     int64
+	MetadataFault int64
+	AfterFault    int64
+}
+
 // Stats is a cheap summary of the fold for progress displays and metrics.
 type Stats struct {
 	Comparisons     int
@@ -21,35 +40,24 @@ type Stats struct {
 	CostUSD         float64
 	Models          []ModelCost
 	DistinctPrompts int
-	// Observed counts every record read, by topic kind; Outcomes counts what
-	// folding did with them.
-	Observed map[string]int64
-	Outcomes map[string]int64
-	// FaultsByField lists the correlation ids of faulty callbacks per
-	// metadata field.
-	FaultsByField map[string][]string
-	Faults        []artefacts.Fault
-	Completion    Completion
+	Topics          TopicCounts
+	Dispositions    DispositionCounts
+	Faults          []artefacts.Fault
+	Completion      Completion
 }
 
 // Stats summarizes the fold so far without touching the journal.
 func (h *Hydrator) Stats() Stats {
-	s := Stats{
+	return Stats{
 		Comparisons: h.entries.len(), Succeeded: h.succeeded, Failed: h.failed, CostUSD: round6(h.costTotal),
 		Models: append([]ModelCost(nil), h.models...), DistinctPrompts: len(h.prompts),
-		Observed: map[string]int64{}, Outcomes: map[string]int64{}, FaultsByField: map[string][]string{},
+		Topics: TopicCounts{Callbacks: h.observed[events.KindCallback.String()], Completed: h.observed[events.KindCompleted.String()],
+			Results: h.observed[events.KindResult.String()], Failed: h.observed[events.KindFailed.String()],
+			Other: h.observed[events.KindRequest.String()] + h.observed[events.KindUnknown.String()]},
+		Dispositions: DispositionCounts{Applied: h.outcomes[Applied], Duplicate: h.outcomes[Duplicate], ForeignBatch: h.outcomes[ForeignBatch],
+			Malformed: h.outcomes[Malformed], MetadataFault: h.outcomes[MetadataFault], AfterFault: h.outcomes[AfterFault]},
 		Faults: h.artefactFaults(), Completion: h.completion,
 	}
-	for k, v := range h.observed {
-		s.Observed[k] = v
-	}
-	for k, v := range h.outcomes {
-		s.Outcomes[k.String()] = v
-	}
-	for k, v := range h.faultsByField {
-		s.FaultsByField[k] = append([]string(nil), v...)
-	}
-	return s
 }
 
 func (h *Hydrator) artefactFaults() []artefacts.Fault {
@@ -308,12 +316,7 @@ func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefact
 		byID[p.EssayID] = p
 	}
 	items := append([]scoring.Item(nil), fit.Items...)
-	sort.SliceStable(items, func(i, j int) bool {
-		if items[i].Theta != items[j].Theta {
-			return items[i].Theta > items[j].Theta
-		}
-		return items[i].ID < items[j].ID
-	})
+	scoring.SortByTheta(items)
 	var bt []artefacts.BTEntry
 	var gp []artefacts.GradeProjection
 	for rank, it := range items {
@@ -408,7 +411,7 @@ func (h *Hydrator) serviceComparison(fit *scoring.Result) *artefacts.ServiceComp
 }
 
 // FoldFile folds every record of the journal at path.
-func FoldFile(cfg Config, path string) (*Hydrator, journal.ScanResult, error) {
+func FoldFile(cfg Batch, path string) (*Hydrator, journal.ScanResult, error) {
 	h := New(cfg)
 	res, err := journal.Scan(path, func(r journal.Record) error {
 		h.Apply(r)

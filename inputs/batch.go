@@ -1,4 +1,4 @@
-// Package inputs reads a batch directory (SPEC §2): batch.yaml, the
+// Package inputs reads a batch directory (docs/CONTRACT.md, "Inputs"): batch.yaml, the
 // instructions and prompt, the anchors with their grades and the student
 // essays. It extracts text from .txt, .md and .docx, checksums every file,
 // gives every essay a stable id, and reports every problem it finds rather

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -185,6 +186,16 @@ func ParseComparisonsCSV(name string, r io.Reader) ([]scoring.Comparison, error)
 		return nil, &LineError{File: name, Msg: "no comparisons after the header"}
 	}
 	return out, nil
+}
+
+// LoadGroundTruth reads a ground-truth CSV file (see ParseGroundTruthCSV).
+func LoadGroundTruth(path string) (map[string]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseGroundTruthCSV(path, f)
 }
 
 // ParseGroundTruthCSV reads ground_truth.csv: header id,quality (or

@@ -12,7 +12,7 @@ import (
 
 // Limits on identifiers.
 const (
-	// MaxEssayIDLen is the longest student essay_id (SPEC §2).
+	// MaxEssayIDLen is the longest student essay_id (docs/CONTRACT.md, "Inputs").
 	MaxEssayIDLen = 64
 	// MinEssayIDLen is the shortest student essay_id; shorter stems are padded.
 	MinEssayIDLen = 3

@@ -1,7 +1,8 @@
 // Package journal is the run's event journal: every record consumed from
-// Kafka, one JSON line each, appended and fsync'd before it affects any
-// state (SPEC §5). Hydration, resume and rehydrate read it back; a torn last
-// line (a crash during an append) is detected and discarded, never fatal.
+// Kafka, one JSON line each, appended and fsync'd before it affects any state
+// (docs/CONTRACT.md, "Capture"). Hydration, resume and rehydrate read it back;
+// a torn last line (a crash during an append) is detected and discarded, never
+// fatal.
 package journal
 
 import (
@@ -181,9 +182,6 @@ func (w *Writer) Append(recs []Record) error {
 	return nil
 }
 
-// Seq is the last sequence number written.
-func (w *Writer) Seq() int64 { return w.seq }
-
 // Close closes the file.
 func (w *Writer) Close() error { return w.f.Close() }
 
@@ -218,16 +216,6 @@ func Scan(path string, fn func(Record) error) (ScanResult, error) {
 		res.TornBytes = st.Size() - good
 	}
 	return res, nil
-}
-
-// ReadAll reads every complete record.
-func ReadAll(path string) ([]Record, ScanResult, error) {
-	var out []Record
-	res, err := Scan(path, func(r Record) error {
-		out = append(out, r)
-		return nil
-	})
-	return out, res, err
 }
 
 // CorruptError is an unreadable line that is not the last one.

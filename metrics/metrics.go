@@ -9,14 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"eng5np/hydrator"
 	"eng5np/runner"
 )
 
@@ -51,9 +49,6 @@ type Runner struct {
 	deadline        prometheus.Gauge
 	expected        prometheus.Gauge
 	brokerErrors    prometheus.Gauge
-
-	mu      sync.Mutex
-	capture int
 }
 
 // NewRunner registers the runner's metrics on reg.
@@ -61,7 +56,7 @@ func NewRunner(reg prometheus.Registerer) *Runner {
 	f := func(c prometheus.Collector) prometheus.Collector { reg.MustRegister(c); return c }
 	m := &Runner{
 		events: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_events_consumed_total",
-			Help: "Records consumed from the run's topics, by topic and outcome (applied, duplicate, foreign_batch, malformed, metadata_fault, after_fault)."},
+			Help: "Records consumed from the run's topics, by topic and outcome (" + dispositions() + ")."},
 			[]string{"topic", "outcome"})).(*prometheus.CounterVec),
 		faults: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_metadata_faults_total",
 			Help: "Callbacks of this batch without required request_metadata, by field (a hard stop)."}, []string{"field"})).(*prometheus.CounterVec),
@@ -95,18 +90,20 @@ func NewRunner(reg prometheus.Registerer) *Runner {
 	return m
 }
 
-// Hooks connects the metrics to a run.
-func (m *Runner) Hooks() runner.Hooks {
-	return runner.Hooks{Started: m.started, Observe: m.observe, Written: m.written, Events: runner.ReporterFunc(m.event)}
-}
-
-// event follows the run's phases, progress and end.
-func (m *Runner) event(e runner.Event) {
+// Report follows a run: its phases, capture sessions, every record folded,
+// artefact writes, progress and end.
+func (m *Runner) Report(e runner.Event) {
 	switch e := e.(type) {
 	case runner.PhaseEvent:
 		m.setState(phaseState(e.Phase))
+	case runner.CaptureStartedEvent:
+		m.started()
+	case runner.RecordEvent:
+		m.observe(e)
+	case runner.ArtefactWrittenEvent:
+		m.written(e.Duration, e.Err)
 	case runner.ProgressEvent:
-		m.progress(e.Snapshot)
+		m.progress(e.Progress)
 	case runner.FinishedEvent:
 		m.setState(string(e.Summary.Outcome))
 	}
@@ -114,10 +111,7 @@ func (m *Runner) event(e runner.Event) {
 
 // started resets the per-run counters: a capture session refolds the whole
 // journal, so the counters then equal what the artefact holds.
-func (m *Runner) started(capture int) {
-	m.mu.Lock()
-	m.capture = capture
-	m.mu.Unlock()
+func (m *Runner) started() {
 	m.events.Reset()
 	m.faults.Reset()
 	m.comparisons.Reset()
@@ -126,33 +120,27 @@ func (m *Runner) started(capture int) {
 	m.distinctPrompts.Set(0)
 }
 
-func (m *Runner) observe(o hydrator.Observation) {
-	m.events.WithLabelValues(o.Record.Topic, o.Outcome.String()).Inc()
-	switch o.Outcome {
-	case hydrator.MetadataFault:
-		for _, f := range o.FaultFields {
+func (m *Runner) observe(e runner.RecordEvent) {
+	m.events.WithLabelValues(e.Topic, string(e.Disposition)).Inc()
+	switch {
+	case e.Disposition == runner.MetadataFault:
+		for _, f := range e.FaultFields {
 			m.faults.WithLabelValues(f).Inc()
 		}
-	case hydrator.Applied:
-		if o.Event == nil || o.Event.Callback == nil {
-			return
-		}
-		cb := o.Event.Callback
+	case e.Comparison != nil:
+		cb := e.Comparison
 		status := "failed"
-		if cb.Succeeded() {
+		if cb.Succeeded {
 			status = "succeeded"
 		}
 		m.comparisons.WithLabelValues(status).Inc()
-		m.tokens.WithLabelValues(cb.Provider, cb.Model, "prompt").Add(float64(cb.TokenUsage.PromptTokens))
-		m.tokens.WithLabelValues(cb.Provider, cb.Model, "completion").Add(float64(cb.TokenUsage.CompletionTokens))
-		m.usd.WithLabelValues(cb.Provider, cb.Model).Add(cb.CostEstimate)
-		m.mu.Lock()
-		current := o.Record.Capture == m.capture
-		m.mu.Unlock()
+		m.tokens.WithLabelValues(cb.Provider, cb.Model, "prompt").Add(float64(cb.PromptTokens))
+		m.tokens.WithLabelValues(cb.Provider, cb.Model, "completion").Add(float64(cb.CompletionTokens))
+		m.usd.WithLabelValues(cb.Provider, cb.Model).Add(cb.CostUSD)
 		// Lag only for records read now, not for those refolded from the
 		// journal of an earlier session.
-		if current && !cb.CompletedAt.IsZero() {
-			m.lag.Observe(time.Since(cb.CompletedAt.Time).Seconds())
+		if e.Current && !cb.CompletedAt.IsZero() {
+			m.lag.Observe(time.Since(cb.CompletedAt).Seconds())
 		}
 	}
 }
@@ -176,11 +164,19 @@ func (m *Runner) setState(s string) {
 	}
 }
 
-func (m *Runner) progress(s runner.Snapshot) {
-	m.distinctPrompts.Set(float64(s.Stats.DistinctPrompts))
+func (m *Runner) progress(s runner.Progress) {
+	m.distinctPrompts.Set(float64(s.DistinctPrompts))
 	m.deadline.Set(max(0, s.Deadline.Sub(s.Now).Seconds()))
 	m.expected.Set(float64(s.Expected))
 	m.brokerErrors.Set(float64(s.BrokerErrors))
+}
+
+func dispositions() string {
+	var out []string
+	for _, d := range runner.Dispositions {
+		out = append(out, string(d))
+	}
+	return strings.Join(out, ", ")
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors.

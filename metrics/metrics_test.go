@@ -14,33 +14,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"eng5np/events"
-	"eng5np/hydrator"
-	"eng5np/journal"
 	"eng5np/runner"
 )
 
-func callback(status string, provider, model string, in, out int, usd float64) hydrator.Observation {
-	cb := &events.ComparisonResult{Provider: provider, Model: model, CostEstimate: usd,
-		TokenUsage: events.TokenUsage{PromptTokens: in, CompletionTokens: out}}
-	if status == "succeeded" {
-		w := "Essay A"
-		cb.Winner = &w
-	} else {
-		cb.ErrorDetail = &events.ErrorDetail{ErrorCode: "PROVIDER_ERROR", Message: "boom"}
-	}
-	return hydrator.Observation{Record: journal.Record{Topic: "t", Capture: 1}, Outcome: hydrator.Applied,
-		Event: &events.Event{Callback: cb}}
+func callback(status string, provider, model string, in, out int64, usd float64) runner.RecordEvent {
+	return runner.RecordEvent{Topic: "t", Disposition: runner.Applied, Current: true, Comparison: &runner.ComparisonRecord{
+		Succeeded: status == "succeeded", Provider: provider, Model: model, PromptTokens: in, CompletionTokens: out, CostUSD: usd}}
 }
 
 func TestCountersFollowObservationsAndResetPerCapture(t *testing.T) {
 	m := NewRunner(NewRegistry())
-	h := m.Hooks()
-	h.Started(1)
-	h.Observe(callback("succeeded", "mock", "small", 100, 10, 0.25))
-	h.Observe(callback("failed", "mock", "small", 50, 0, 0.125))
-	h.Observe(hydrator.Observation{Record: journal.Record{Topic: "t"}, Outcome: hydrator.MetadataFault, FaultFields: []string{"essay_a_id", "prompt_sha256"}})
-	h.Observe(hydrator.Observation{Record: journal.Record{Topic: "t"}, Outcome: hydrator.Duplicate})
+	m.Report(runner.CaptureStartedEvent{Capture: 1})
+	m.Report(callback("succeeded", "mock", "small", 100, 10, 0.25))
+	m.Report(callback("failed", "mock", "small", 50, 0, 0.125))
+	m.Report(runner.RecordEvent{Topic: "t", Disposition: runner.MetadataFault, FaultFields: []string{"essay_a_id", "prompt_sha256"}})
+	m.Report(runner.RecordEvent{Topic: "t", Disposition: runner.Duplicate})
 
 	for _, c := range []struct {
 		got, want float64
@@ -62,25 +50,25 @@ func TestCountersFollowObservationsAndResetPerCapture(t *testing.T) {
 	}
 	// A resumed capture refolds the journal: the counters start again so
 	// that they keep equalling the artefact.
-	h.Started(2)
+	m.Report(runner.CaptureStartedEvent{Capture: 2})
 	if n := testutil.CollectAndCount(m.comparisons); n != 0 {
 		t.Errorf("%d comparison series after Started, want none", n)
 	}
-	h.Events.Report(runner.PhaseEvent{Phase: runner.PhaseRegister})
+	m.Report(runner.PhaseEvent{Phase: runner.PhaseRegister})
 	if testutil.ToFloat64(m.state.WithLabelValues("registering_anchors")) != 1 {
 		t.Error("run_state does not show the phase")
 	}
-	h.Events.Report(runner.PhaseEvent{Phase: runner.PhaseCapturing})
-	h.Events.Report(runner.FinishedEvent{Summary: runner.Summary{Outcome: runner.OutcomeTimeout}})
+	m.Report(runner.PhaseEvent{Phase: runner.PhaseCapturing})
+	m.Report(runner.FinishedEvent{Summary: runner.Summary{Outcome: runner.OutcomeTimeout}})
 	if testutil.ToFloat64(m.state.WithLabelValues("capturing")) != 0 || testutil.ToFloat64(m.state.WithLabelValues("timeout")) != 1 {
 		t.Error("run_state does not show exactly the last state")
 	}
 	now := time.Now()
-	h.Events.Report(runner.ProgressEvent{Snapshot: runner.Snapshot{Now: now, Deadline: now.Add(90 * time.Second), Expected: 120}})
+	m.Report(runner.ProgressEvent{Progress: runner.Progress{Now: now, Deadline: now.Add(90 * time.Second), Expected: 120}})
 	if got := testutil.ToFloat64(m.deadline); got != 90 {
 		t.Errorf("deadline remaining %v, want 90", got)
 	}
-	h.Events.Report(runner.ProgressEvent{Snapshot: runner.Snapshot{Now: now, Deadline: now.Add(-time.Second)}})
+	m.Report(runner.ProgressEvent{Progress: runner.Progress{Now: now, Deadline: now.Add(-time.Second)}})
 	if got := testutil.ToFloat64(m.deadline); got != 0 {
 		t.Errorf("deadline remaining %v after the deadline, want 0", got)
 	}
@@ -100,7 +88,7 @@ func TestServeNamesABusyAddress(t *testing.T) {
 
 func TestServeExposesTheRegistry(t *testing.T) {
 	reg := NewRegistry()
-	NewRunner(reg).Hooks().Events.Report(runner.PhaseEvent{Phase: runner.PhaseCapturing})
+	NewRunner(reg).Report(runner.PhaseEvent{Phase: runner.PhaseCapturing})
 	s, err := Serve("127.0.0.1:0", reg)
 	if err != nil {
 		t.Fatal(err)
@@ -144,10 +132,9 @@ func TestGrafanaDashboardQueriesRunnerMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewRunner(reg)
 	// Give every vector a sample so that Gather lists it.
-	h := m.Hooks()
-	h.Observe(callback("succeeded", "p", "m", 1, 1, 1))
-	h.Observe(hydrator.Observation{Record: journal.Record{Topic: "t"}, Outcome: hydrator.MetadataFault, FaultFields: []string{"essay_a_id"}})
-	h.Written(time.Millisecond, nil)
+	m.Report(callback("succeeded", "p", "m", 1, 1, 1))
+	m.Report(runner.RecordEvent{Topic: "t", Disposition: runner.MetadataFault, FaultFields: []string{"essay_a_id"}})
+	m.Report(runner.ArtefactWrittenEvent{Duration: time.Millisecond})
 	fams, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

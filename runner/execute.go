@@ -14,7 +14,8 @@ import (
 	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/events"
-	"eng5np/hydrator"
+	"eng5np/huleedu"
+	"eng5np/inputs"
 	"eng5np/journal"
 	"eng5np/rundir"
 )
@@ -26,26 +27,35 @@ type Execute struct {
 	Config    *config.Config
 	Endpoints Endpoints
 	// Plan is the plan the pre-flight checks built; nil builds it again.
-	Plan     *Plan
+	Plan *Plan
+	// Reporter receives every event of the run (displays and metrics).
 	Reporter Reporter
 	// Stderr, when set, receives log lines at the configured level.
 	Stderr io.Writer
-	// Hooks lets observers (metrics) see each folded record.
-	Hooks Hooks
 }
 
-// Hooks observe a run (metrics use them).
-type Hooks struct {
-	// Started is called when a capture session begins, before the journal
-	// is (re)folded; capture is the session's number.
-	Started func(capture int)
-	// Observe is called for every record folded, in journal order.
-	Observe func(hydrator.Observation)
-	// Written is called after every artefact write with its duration.
-	Written func(d time.Duration, err error)
-	// Events receives every event the Reporter does (phases, progress, the
-	// end), before any display coalesces them.
-	Events Reporter
+// newRunRecord is run.json of a fresh run of the plan.
+func newRunRecord(cfg *config.Config, plan *Plan, mode, batchUUID, stack string, ep Endpoints, started time.Time) *RunRecord {
+	rec := &RunRecord{Version: 1, BatchUUID: batchUUID, BatchLabel: plan.Settings.BatchLabel, RunnerMode: mode, CreatedAt: started,
+		CorrelationID: uuid.NewString(), Settings: plan.Settings, Stack: stack, ContentServiceURL: ep.ContentURL, CJServiceURL: ep.CJURL,
+		MaxComparisons: cfg.MaxComparisons, CompletionTimeout: Duration(cfg.CompletionTimeout), PostCompletionGrace: Duration(cfg.PostCompletionGrace),
+		BudgetUSD: cfg.BudgetUSD, LLMConfigOverrides: overrides(cfg, plan.Batch.Prompt.Text), NoKafka: cfg.NoKafka, Captures: []CaptureRecord{},
+		Kafka: KafkaRecord{Bootstrap: ep.Kafka.Bootstrap, ClientID: cfg.Kafka.ClientID, TopicPrefix: cfg.Kafka.TopicPrefix,
+			SASLMechanism: cfg.Kafka.SASLMechanism, SASLUsername: cfg.Kafka.SASLUsername, TLS: ep.Kafka.TLS != nil}}
+	return rec
+}
+
+// overrides are the LLM settings the run sends with its request: the
+// configured provider and model, optional temperature and token limit, and
+// the batch's prompt.md as the judge rubric.
+func overrides(cfg *config.Config, rubric string) *events.LLMConfigOverrides {
+	return &events.LLMConfigOverrides{
+		ProviderOverride:    cfg.LLM.Provider,
+		ModelOverride:       cfg.LLM.Model,
+		TemperatureOverride: cfg.LLM.Temperature,
+		MaxTokensOverride:   cfg.LLM.MaxTokens,
+		JudgeRubricOverride: rubric,
+	}
 }
 
 // Run executes the batch. The error is for failures before a run directory
@@ -53,7 +63,7 @@ type Hooks struct {
 // an outcome and the artefact written.
 func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	cfg := x.Config
-	rep := fanOut{x.Reporter, x.Hooks.Events}
+	rep := Reporters{x.Reporter}
 	plan := x.Plan
 	if plan == nil {
 		var err error
@@ -89,55 +99,25 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err := rundir.WriteJSON(dir, rundir.Inputs, snap); err != nil {
 		return Summary{}, err
 	}
-	rec := &RunRecord{Version: 1, BatchUUID: batchUUID, BatchLabel: plan.Settings.BatchLabel, RunnerMode: rundir.ModeExecute,
-		CreatedAt: started, CorrelationID: uuid.NewString(), Settings: plan.Settings, Stack: cfg.Stack,
-		ContentServiceURL: x.Endpoints.ContentURL, CJServiceURL: x.Endpoints.CJURL, MaxComparisons: cfg.MaxComparisons,
-		CompletionTimeout: Duration(cfg.CompletionTimeout), PostCompletionGrace: Duration(cfg.PostCompletionGrace),
-		BudgetUSD: cfg.BudgetUSD, LLMConfigOverrides: overrides(cfg, plan.Batch.Prompt.Text), NoKafka: cfg.NoKafka, Captures: []CaptureRecord{}}
-	rec.Kafka.Bootstrap = x.Endpoints.Kafka.Bootstrap
-	rec.Kafka.ClientID = cfg.Kafka.ClientID
-	rec.Kafka.TopicPrefix = cfg.Kafka.TopicPrefix
-	rec.Kafka.SASLMechanism = cfg.Kafka.SASLMechanism
-	rec.Kafka.SASLUsername = cfg.Kafka.SASLUsername
-	rec.Kafka.TLS = x.Endpoints.Kafka.TLS != nil
+	rec := newRunRecord(cfg, plan, rundir.ModeExecute, batchUUID, cfg.Stack, x.Endpoints, started)
 	if err := rundir.WriteJSON(dir, rundir.RunRecord, rec); err != nil {
 		return Summary{}, err
 	}
+	r := &run{dir: dir, rec: rec, snap: snap, build: build, topics: events.NewTopics(cfg.Kafka.TopicPrefix), log: log, logs: logs, rep: rep}
 
 	fail := func(stage string, err error) (Summary, error) {
 		log.Error("run_failed", "event", "run_failed", "stage", stage, "error", err)
-		s := Summary{Outcome: OutcomePreflightFailed, ExitCode: 1, RunDir: dir, BatchUUID: batchUUID, BatchLabel: rec.BatchLabel,
+		s := Summary{Outcome: OutcomePreflightFailed, ExitCode: ExitFailure, RunDir: dir, BatchUUID: batchUUID, BatchLabel: rec.BatchLabel,
 			Message: fmt.Sprintf("%s failed: %v", stage, err), Next: "check the service named above, then run `eng5np execute` again (nothing was published)"}
 		rep.Report(FinishedEvent{Summary: s})
 		return s, nil
 	}
 
-	svc := newServices(x.Endpoints)
+	client := x.Endpoints.client()
 	rep.Report(PhaseEvent{Phase: PhaseUploading, Detail: fmt.Sprintf("%d essays and the instructions", len(plan.Batch.Students)), At: time.Now()})
-	cache := map[string]string{}
-	upload := func(text string) (string, error) {
-		h := sha256.Sum256([]byte(text))
-		key := hex.EncodeToString(h[:])
-		if id, ok := cache[key]; ok {
-			return id, nil
-		}
-		id, err := svc.upload(ctx, text)
-		if err == nil {
-			cache[key] = id
-		}
-		return id, err
-	}
-	promptRef, err := upload(plan.Batch.Instructions.Text)
+	promptRef, essays, cache, err := upload(ctx, client, plan.Batch)
 	if err != nil {
-		return fail("uploading the instructions", err)
-	}
-	essays := make([]events.EssayRef, 0, len(plan.Batch.Students))
-	for _, st := range plan.Batch.Students {
-		id, err := upload(st.Text)
-		if err != nil {
-			return fail("uploading "+st.SourcePath, err)
-		}
-		essays = append(essays, events.EssayRef{EssayID: st.WireID, TextStorageID: id})
+		return fail("uploading", err)
 	}
 	if err := rundir.WriteJSON(dir, rundir.UploadCache, map[string]any{"content_service_url": x.Endpoints.ContentURL, "by_sha256": cache}); err != nil {
 		return Summary{}, err
@@ -145,15 +125,12 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	log.Info("essays_uploaded", "event", "essays_uploaded", "essays", len(essays), "distinct_texts", len(cache))
 
 	rep.Report(PhaseEvent{Phase: PhaseRegister, Detail: fmt.Sprintf("%d anchors", len(plan.Batch.Anchors)), At: time.Now()})
-	for _, a := range plan.Batch.Anchors {
-		if err := svc.registerAnchor(ctx, plan.Settings.AssignmentID, a.ID, a.Grade, a.Text); err != nil {
-			return fail("registering anchor "+a.ID, err)
-		}
+	if _, err := registerAnchors(ctx, client, plan.Settings.AssignmentID, plan.Batch.Anchors, nil); err != nil {
+		return fail("registering anchors", err)
 	}
 	log.Info("anchors_registered", "event", "anchors_registered", "anchors", len(plan.Batch.Anchors), "assignment_id", plan.Settings.AssignmentID)
 
-	topics := events.NewTopics(cfg.Kafka.TopicPrefix)
-	value, err := requestEnvelope(rec, plan, essays, promptRef, topics, cfg)
+	value, err := requestEnvelope(rec, plan, essays, promptRef, r.topics, cfg)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -161,21 +138,15 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 
-	run := &runState{dir: dir, rec: rec, snap: snap, topics: topics, build: build, log: log, logs: logs, rep: rep, hooks: x.Hooks,
-		conn: x.Endpoints.Kafka, expected: cfg.MaxComparisons, captureN: 1}
-	run.hyd = hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics, Observe: run.observe})
-	if x.Hooks.Started != nil {
-		x.Hooks.Started(1)
-	}
-
 	if cfg.NoKafka {
+		c := newCapturer(r, x.Endpoints.Kafka, nil, 1)
 		log.Info("request_written", "event", "request_written", "path", rundir.Request, "published", false)
-		return run.finish(OutcomeNoKafka, "--no-kafka: the request was written to "+rundir.Request+" and not published", nil), nil
+		return c.finish(OutcomeNoKafka, "--no-kafka: the request was written to "+rundir.Request+" and not published", nil), nil
 	}
 
 	// The consumer is ready before the request goes out: the end of every
 	// consumed partition is recorded first and capture starts there.
-	start, err := capture.EndOffsets(ctx, x.Endpoints.Kafka, topics.Consumed())
+	start, err := capture.EndOffsets(ctx, x.Endpoints.Kafka, r.topics.Consumed())
 	if err != nil {
 		return fail("reading the topics' end offsets", err)
 	}
@@ -186,18 +157,67 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	run.jw = jo.Writer
-	defer run.jw.Close()
+	defer jo.Writer.Close()
+	c := newCapturer(r, x.Endpoints.Kafka, jo.Writer, 1)
 
-	rep.Report(PhaseEvent{Phase: PhasePublishing, Detail: topics.Requested(), At: time.Now()})
-	published, err := capture.Publish(ctx, x.Endpoints.Kafka, topics.Requested(), []byte(batchUUID), value)
+	rep.Report(PhaseEvent{Phase: PhasePublishing, Detail: r.topics.Requested(), At: time.Now()})
+	published, err := capture.Publish(ctx, x.Endpoints.Kafka, r.topics.Requested(), []byte(batchUUID), value)
 	if err != nil {
 		return fail("publishing the CJ request", err)
 	}
 	rec.PublishedAt = published
-	log.Info("request_published", "event", "request_published", "topic", topics.Requested(), "published_at", published, "correlation_id", rec.CorrelationID)
+	log.Info("request_published", "event", "request_published", "topic", r.topics.Requested(), "published_at", published, "correlation_id", rec.CorrelationID)
 
-	return run.capture(ctx, start, published.Add(cfg.CompletionTimeout), cfg.CompletionTimeout), nil
+	return c.capture(ctx, start, published.Add(cfg.CompletionTimeout), cfg.CompletionTimeout), nil
+}
+
+// upload stores the instructions and every student essay in the content
+// service, each distinct text once, and returns the instructions' storage
+// id, the essays to request and the storage ids by sha256.
+func upload(ctx context.Context, client *huleedu.Client, b *inputs.Batch) (string, []events.EssayRef, map[string]string, error) {
+	cache := map[string]string{}
+	put := func(text string) (string, error) {
+		h := sha256.Sum256([]byte(text))
+		key := hex.EncodeToString(h[:])
+		if id, ok := cache[key]; ok {
+			return id, nil
+		}
+		id, err := client.Upload(ctx, text)
+		if err == nil {
+			cache[key] = id
+		}
+		return id, err
+	}
+	promptRef, err := put(b.Instructions.Text)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("the instructions: %w", err)
+	}
+	essays := make([]events.EssayRef, 0, len(b.Students))
+	for _, st := range b.Students {
+		id, err := put(st.Text)
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("%s: %w", st.SourcePath, err)
+		}
+		essays = append(essays, events.EssayRef{EssayID: st.WireID, TextStorageID: id})
+	}
+	return promptRef, essays, cache, nil
+}
+
+// registerAnchors registers the batch's anchors with the CJ service for the
+// assignment, skipping those it already holds with the same grade (by
+// label), and returns how many it registered.
+func registerAnchors(ctx context.Context, client *huleedu.Client, assignment string, anchors []inputs.Anchor, have map[string]string) (int, error) {
+	n := 0
+	for _, a := range anchors {
+		if g, ok := have[a.ID]; ok && g == a.Grade {
+			continue
+		}
+		if _, err := client.RegisterAnchor(ctx, huleedu.AnchorRegistration{AssignmentID: assignment, Grade: a.Grade, AnchorLabel: a.ID, EssayText: a.Text}); err != nil {
+			return n, fmt.Errorf("anchor %s: %w", a.ID, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func requestEnvelope(rec *RunRecord, plan *Plan, essays []events.EssayRef, promptRef string, topics events.Topics, cfg *config.Config) ([]byte, error) {

@@ -13,6 +13,7 @@ import (
 	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/events"
+	"eng5np/huleedu"
 	"eng5np/inputs"
 	"eng5np/schemas"
 )
@@ -44,11 +45,6 @@ type Check struct {
 	run   func(ctx context.Context) CheckResult
 }
 
-// NewCheck makes a check from a function (for other check sources and tests).
-func NewCheck(id, title string, run func(ctx context.Context) CheckResult) Check {
-	return Check{ID: id, Title: title, run: run}
-}
-
 // Run runs the check and times it.
 func (c Check) Run(ctx context.Context) CheckResult {
 	start := time.Now()
@@ -60,18 +56,17 @@ func (c Check) Run(ctx context.Context) CheckResult {
 // Preflight holds what the checks share: the settings, the endpoints and the
 // plan the inputs check builds.
 type Preflight struct {
-	cfg  *config.Config
-	ep   Endpoints
-	svc  *services
-	plan *Plan
-	err  error // the plan's load error
+	cfg    *config.Config
+	ep     Endpoints
+	client *huleedu.Client
+	plan   *Plan
 	// parts are the broker's partition counts by topic, from the broker check.
 	parts map[string]int
 }
 
 // NewPreflight prepares the checks for a run with cfg against ep.
 func NewPreflight(cfg *config.Config, ep Endpoints) *Preflight {
-	return &Preflight{cfg: cfg, ep: ep, svc: newServices(ep)}
+	return &Preflight{cfg: cfg, ep: ep, client: ep.client()}
 }
 
 // Plan is the plan built by the inputs check (nil before it ran).
@@ -123,16 +118,21 @@ func (p *Preflight) checkConfig(context.Context) CheckResult {
 	if p.cfg.File != "" {
 		src = p.cfg.File
 	}
-	if p.cfg.Stack == "external" && (len(p.ep.Kafka.Bootstrap) == 0 || p.ep.ContentURL == "" || p.ep.CJURL == "") {
-		return fail("pass --kafka-bootstrap, --content-service-url and --cj-service-url (or use --stack embedded)",
-			"--stack external needs the broker and both service URLs")
+	if p.cfg.Stack == "external" {
+		if _, err := ExternalEndpoints(p.cfg); err != nil {
+			var ee *ExitError
+			errors.As(err, &ee)
+			return fail(ee.Next, "%v", err)
+		}
 	}
 	return pass("settings valid (%s; stack %s)", src, p.cfg.Stack)
 }
 
 func (p *Preflight) ensurePlan() {
 	if p.plan == nil {
-		p.plan, p.err = BuildPlan(p.cfg)
+		// A batch with problems still yields a plan; its problems are what
+		// the inputs and grades checks report.
+		p.plan, _ = BuildPlan(p.cfg)
 	}
 }
 
@@ -247,14 +247,14 @@ func (p *Preflight) checkTopics(ctx context.Context) CheckResult {
 }
 
 func (p *Preflight) checkContent(ctx context.Context) CheckResult {
-	if err := p.svc.reachable(ctx, p.ep.ContentURL, "/healthz"); err != nil {
+	if err := p.client.ContentHealth(ctx); err != nil {
 		return fail("start the content service or fix --content-service-url", "content service at %s: %v", p.ep.ContentURL, err)
 	}
 	return pass("%s answered", p.ep.ContentURL)
 }
 
 func (p *Preflight) checkCJ(ctx context.Context) CheckResult {
-	if err := p.svc.reachable(ctx, p.ep.CJURL, "/healthz"); err != nil {
+	if err := p.client.CJHealth(ctx); err != nil {
 		return fail("start the CJ service or fix --cj-service-url", "CJ service at %s: %v", p.ep.CJURL, err)
 	}
 	return pass("%s answered", p.ep.CJURL)
@@ -268,7 +268,7 @@ func (p *Preflight) checkAnchors(ctx context.Context) CheckResult {
 		return fail("fix the inputs check first", "no assignment id or no anchors")
 	}
 	assignment := p.plan.Settings.AssignmentID
-	list, err := p.svc.anchors(ctx, assignment)
+	list, err := p.client.AnchorSummary(ctx, assignment)
 	if err != nil {
 		return fail("check --cj-service-url and the CJ service's logs", "cannot list the anchors of assignment %s: %v", assignment, err)
 	}
@@ -276,15 +276,9 @@ func (p *Preflight) checkAnchors(ctx context.Context) CheckResult {
 	for _, a := range list.Anchors {
 		have[a.AnchorLabel] = a.Grade
 	}
-	registered := 0
-	for _, a := range p.plan.Batch.Anchors {
-		if have[a.ID] == a.Grade {
-			continue
-		}
-		if err := p.svc.registerAnchor(ctx, assignment, a.ID, a.Grade, a.Text); err != nil {
-			return fail("check the CJ service's logs", "registering anchor %s failed: %v", a.ID, err)
-		}
-		registered++
+	registered, err := registerAnchors(ctx, p.client, assignment, p.plan.Batch.Anchors, have)
+	if err != nil {
+		return fail("check the CJ service's logs", "registering %v", err)
 	}
 	if registered > 0 {
 		return pass("%d anchors registered for assignment %s (%d newly)", len(p.plan.Batch.Anchors), assignment, registered)

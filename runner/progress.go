@@ -3,70 +3,13 @@ package runner
 import (
 	"time"
 
+	"eng5np/artefacts"
 	"eng5np/hydrator"
 )
 
-// Event is what a run reports while it works: a PhaseEvent, a ProgressEvent
-// (may be coalesced or dropped under load), or a FinishedEvent (always
-// delivered, last).
-type Event interface{ event() }
-
-// Reporter receives a run's events. Report must not block for long: the
-// capture loop calls it.
-type Reporter interface{ Report(Event) }
-
-// fanOut reports every event to each of its non-nil reporters.
-type fanOut []Reporter
-
-func (f fanOut) Report(e Event) {
-	for _, r := range f {
-		if r != nil {
-			r.Report(e)
-		}
-	}
-}
-
-// ReporterFunc adapts a function.
-type ReporterFunc func(Event)
-
-// Report calls f.
-func (f ReporterFunc) Report(e Event) { f(e) }
-
-// Phase is a step of execute or resume.
-type Phase string
-
-// The phases, in order.
-const (
-	PhasePreparing  Phase = "preparing"
-	PhaseUploading  Phase = "uploading"
-	PhaseRegister   Phase = "registering anchors"
-	PhasePublishing Phase = "publishing"
-	PhaseCapturing  Phase = "capturing"
-	PhaseWriting    Phase = "writing artefact"
-)
-
-// Phases lists the phases in order.
-var Phases = []Phase{PhasePreparing, PhaseUploading, PhaseRegister, PhasePublishing, PhaseCapturing, PhaseWriting}
-
-// PhaseEvent marks the start of a phase.
-type PhaseEvent struct {
-	Phase  Phase
-	Detail string
-	At     time.Time
-}
-
-// ProgressEvent is a snapshot of a capture in progress.
-type ProgressEvent struct{ Snapshot Snapshot }
-
-// FinishedEvent ends a run.
-type FinishedEvent struct{ Summary Summary }
-
-func (PhaseEvent) event()    {}
-func (ProgressEvent) event() {}
-func (FinishedEvent) event() {}
-
-// Snapshot is everything the live view shows.
-type Snapshot struct {
+// Progress is the state of a capture, as the live view and the metrics see
+// it: typed counts, never the fold's internals.
+type Progress struct {
 	BatchLabel string
 	BatchUUID  string
 	Broker     string
@@ -78,26 +21,55 @@ type Snapshot struct {
 	Now         time.Time
 	PublishedAt time.Time
 
-	Expected int // the comparison budget
-	Stats    hydrator.Stats
+	Expected          int // the comparison budget
+	Comparisons       int
+	Succeeded         int
+	FailedComparisons int
+	CostUSD           float64
+	Models            []ModelCost
+	DistinctPrompts   int
+	Topics            TopicCounts // records read, by what their topic carries
+	Records           RecordCounts
+	Faults            []Fault
+	Completion        Completion
+
 	// Rate is comparisons captured per second over the last seconds, oldest
 	// first, for a sparkline.
 	Rate []float64
-
-	Ranking        []hydrator.Ranked
-	ProjectedUSD   float64 // the cost so far scaled to the budget
-	BudgetUSD      float64 // 0: none
-	LastWrite      time.Time
-	Writes         int
-	BrokerErrors   int64
-	LastBrokerErr  string
-	WaitingForDone bool // completed seen, waiting for the result within the grace
+	// Ranking is every essay, best first, from the latest refit.
+	Ranking          []Ranked
+	ProjectedUSD     float64 // the cost so far scaled to the budget
+	BudgetUSD        float64 // 0: none
+	LastWrite        time.Time
+	Writes           int
+	BrokerErrors     int64
+	LastBrokerErr    string
+	WaitingForResult bool // completed seen, waiting for the result within the grace
 }
+
+// TopicCounts counts the records read, by what their topic carries.
+type TopicCounts hydrator.TopicCounts
+
+// RecordCounts counts what folding did with the records read.
+type RecordCounts hydrator.DispositionCounts
+
+// ModelCost is one provider/model's running totals.
+type ModelCost hydrator.ModelCost
+
+// Completion is what the CJ service said at the end.
+type Completion hydrator.Completion
+
+// Ranked is one essay's place on the θ scale.
+type Ranked hydrator.Ranked
+
+// Fault is a callback that broke the metadata contract, as the artefact
+// records it.
+type Fault = artefacts.Fault
 
 // RecentRate is the mean comparisons per second over the last 10 seconds of
 // Rate (fewer at the start).
-func (s Snapshot) RecentRate() float64 {
-	recent := s.Rate[max(0, len(s.Rate)-10):]
+func (p Progress) RecentRate() float64 {
+	recent := p.Rate[max(0, len(p.Rate)-10):]
 	if len(recent) == 0 {
 		return 0
 	}
@@ -108,50 +80,20 @@ func (s Snapshot) RecentRate() float64 {
 	return sum / float64(len(recent))
 }
 
-// Outcome is how a run ended.
-type Outcome string
-
-// The outcomes, with their exit codes in ExitCode.
-const (
-	OutcomeCompleted       Outcome = "completed"
-	OutcomeNoResult        Outcome = "completed_without_result"
-	OutcomeFailed          Outcome = "failed"
-	OutcomeTimeout         Outcome = "timeout"
-	OutcomeMetadataFault   Outcome = "metadata_fault"
-	OutcomeInterrupted     Outcome = "interrupted"
-	OutcomeBudgetExceeded  Outcome = "budget_exceeded"
-	OutcomeNoKafka         Outcome = "no_kafka"
-	OutcomePreflightFailed Outcome = "preflight_failed"
-)
-
-// Outcomes lists every outcome.
-var Outcomes = []Outcome{OutcomeCompleted, OutcomeNoResult, OutcomeFailed, OutcomeTimeout, OutcomeMetadataFault,
-	OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeNoKafka, OutcomePreflightFailed}
-
-// ExitCode is the process exit code of SPEC §1 for an outcome.
-func (o Outcome) ExitCode() int {
-	switch o {
-	case OutcomeCompleted, OutcomeNoResult, OutcomeNoKafka:
-		return 0
-	case OutcomeMetadataFault:
-		return 3
-	case OutcomeTimeout:
-		return 4
-	case OutcomeFailed:
-		return 6
-	case OutcomeInterrupted:
-		return 130
+func modelCosts(ms []hydrator.ModelCost) []ModelCost {
+	out := make([]ModelCost, len(ms))
+	for i, m := range ms {
+		out[i] = ModelCost(m)
 	}
-	return 1
+	return out
 }
 
-// PartialData reports whether the capture stopped before the batch ended.
-func (o Outcome) PartialData() bool {
-	switch o {
-	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeMetadataFault:
-		return true
+func rankedOf(rs []hydrator.Ranked) []Ranked {
+	out := make([]Ranked, len(rs))
+	for i, r := range rs {
+		out[i] = Ranked(r)
 	}
-	return false
+	return out
 }
 
 // Summary is the end of a run.
@@ -173,10 +115,9 @@ type Summary struct {
 	Succeeded   int
 	Failed      int
 	CostUSD     float64
-	Models      []hydrator.ModelCost
+	Models      []ModelCost
 	Faults      []string // one line per metadata fault
 	Elapsed     time.Duration
-	Timeout     time.Duration
 
 	// Verified reports the post-write verification (schema, checksum,
 	// manifest); VerifyProblems lists what failed.

@@ -22,17 +22,10 @@ type RunRecord struct {
 	CreatedAt   time.Time `json:"created_at"`
 	PublishedAt time.Time `json:"published_at,omitempty"`
 	// CorrelationID is the request envelope's.
-	CorrelationID string   `json:"correlation_id"`
-	Settings      Settings `json:"settings"`
-	Stack         string   `json:"stack"`
-	Kafka         struct {
-		Bootstrap     []string `json:"bootstrap"`
-		ClientID      string   `json:"client_id"`
-		TopicPrefix   string   `json:"topic_prefix"`
-		SASLMechanism string   `json:"sasl_mechanism,omitempty"`
-		SASLUsername  string   `json:"sasl_username,omitempty"`
-		TLS           bool     `json:"tls,omitempty"`
-	} `json:"kafka"`
+	CorrelationID       string                     `json:"correlation_id"`
+	Settings            Settings                   `json:"settings"`
+	Stack               string                     `json:"stack"`
+	Kafka               KafkaRecord                `json:"kafka"`
 	ContentServiceURL   string                     `json:"content_service_url"`
 	CJServiceURL        string                     `json:"cj_service_url"`
 	MaxComparisons      int                        `json:"max_comparisons"`
@@ -42,6 +35,16 @@ type RunRecord struct {
 	LLMConfigOverrides  *events.LLMConfigOverrides `json:"llm_config_overrides,omitempty"`
 	NoKafka             bool                       `json:"no_kafka,omitempty"`
 	Captures            []CaptureRecord            `json:"captures"`
+}
+
+// KafkaRecord is how the run reached Kafka, without secrets.
+type KafkaRecord struct {
+	Bootstrap     []string `json:"bootstrap"`
+	ClientID      string   `json:"client_id"`
+	TopicPrefix   string   `json:"topic_prefix"`
+	SASLMechanism string   `json:"sasl_mechanism,omitempty"`
+	SASLUsername  string   `json:"sasl_username,omitempty"`
+	TLS           bool     `json:"tls,omitempty"`
 }
 
 // CaptureRecord is one capture session (execute, then each resume).

@@ -88,14 +88,15 @@ type Result struct {
 	Uncompared []string
 }
 
-// Item returns the fitted item with the given id.
-func (r *Result) Item(id string) (Item, bool) {
-	for _, it := range r.Items {
-		if it.ID == id {
-			return it, true
+// SortByTheta orders items best first: higher theta first, ties by id, so
+// that a ranking never depends on the order items came in.
+func SortByTheta(items []Item) {
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Theta != items[j].Theta {
+			return items[i].Theta > items[j].Theta
 		}
-	}
-	return Item{}, false
+		return items[i].ID < items[j].ID
+	})
 }
 
 // Notes describes, in plain sentences, what a reader of the fit should know:
@@ -350,11 +351,9 @@ func Fit(comparisons []Comparison, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// SSR returns the scale separation reliability of thetas with their SEs:
+// ssr is the scale separation reliability of thetas with their SEs:
 // (var(θ) − mean(SE²)) / var(θ), with the sample variance (n − 1). It is 0
 // when there are fewer than two items or the thetas do not vary.
-func SSR(theta, se []float64) float64 { return ssr(theta, se) }
-
 func ssr(theta, se []float64) float64 {
 	n := len(theta)
 	if n < 2 {

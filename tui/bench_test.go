@@ -39,27 +39,38 @@ func BenchmarkCaptureWithDashboard(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer jo.Writer.Close()
-		h := hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
+		h := hydrator.New(hydrator.Batch{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
 		applied := 0
-		var ranking []hydrator.Ranked
+		var ranking []runner.Ranked
 		var lastRank time.Time
 		t0 := time.Now()
-		s := &capture.Session{Conn: conn, Start: start, Journal: jo.Writer, Capture: 1, TickEvery: 250 * time.Millisecond,
-			Apply: func(recs []journal.Record) bool {
+		s := &capture.Session{Conn: conn, From: start, Journal: jo.Writer, Capture: 1}
+		if err := s.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for applied < n+2 {
+			select {
+			case recs := <-s.Groups():
 				h.ApplyAll(recs)
 				applied += len(recs)
-				return applied == n+2
-			},
-			Tick: func(now time.Time) bool {
+			case now := <-tick.C:
 				if now.Sub(lastRank) >= time.Second {
-					ranking, _ = h.Ranking()
+					rk, _ := h.Ranking()
+					ranking = ranking[:0]
+					for _, r := range rk {
+						ranking = append(ranking, runner.Ranked(r))
+					}
 					lastRank = now
 				}
-				rep.Report(runner.ProgressEvent{Snapshot: runner.Snapshot{BatchLabel: "bench", BatchUUID: batchUUID, Broker: conn.String(),
-					Started: t0, Deadline: t0.Add(time.Hour), Now: now, Expected: n, Stats: h.Stats(), Ranking: ranking}})
-				return false
-			}}
-		if err := s.Run(ctx); err != nil {
+				st := h.Stats()
+				rep.Report(runner.ProgressEvent{Progress: runner.Progress{BatchLabel: "bench", BatchUUID: batchUUID, Broker: conn.String(),
+					Started: t0, Deadline: t0.Add(time.Hour), Now: now, Expected: n, Comparisons: st.Comparisons, Succeeded: st.Succeeded,
+					CostUSD: st.CostUSD, Topics: runner.TopicCounts(st.Topics), Records: runner.RecordCounts(st.Dispositions), Ranking: ranking}})
+			}
+		}
+		if _, err := s.Stop(); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(t0)

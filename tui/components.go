@@ -10,7 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"eng5np/hydrator"
+	"eng5np/runner"
 )
 
 // Every component has the same small contract: SetSize(width, height) and
@@ -129,7 +129,7 @@ func (b *bar) View() string {
 // position.
 type rankingStrip struct {
 	styles        Styles
-	ranking       []hydrator.Ranked
+	ranking       []runner.Ranked
 	width, height int
 }
 
@@ -154,7 +154,7 @@ func (r *rankingStrip) View() string {
 	}
 	// Anchors: grade labels, on as many rows as collisions need (at most 2).
 	anchorRows := [][]rune{[]rune(strings.Repeat(" ", span)), []rune(strings.Repeat(" ", span))}
-	var anchors []hydrator.Ranked
+	var anchors []runner.Ranked
 	for _, e := range r.ranking {
 		if e.IsAnchor {
 			anchors = append(anchors, e)

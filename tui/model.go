@@ -55,7 +55,7 @@ type (
 	// phaseMsg marks a phase of the run.
 	phaseMsg struct{ runner.PhaseEvent }
 	// captureProgressMsg is a (possibly coalesced) progress snapshot.
-	captureProgressMsg struct{ Snapshot runner.Snapshot }
+	captureProgressMsg struct{ Progress runner.Progress }
 	// runFinishedMsg ends a run (or a resume).
 	runFinishedMsg struct{ Summary runner.Summary }
 	// clockMsg refreshes elapsed time and countdowns.
@@ -94,7 +94,7 @@ type Model struct {
 	spinner spinner.Model
 
 	phase       runner.PhaseEvent
-	snap        *runner.Snapshot
+	snap        *runner.Progress
 	confirmStop bool
 	stopping    bool
 	resumes     int
@@ -219,7 +219,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.phase = msg.PhaseEvent
 		return m, nil
 	case captureProgressMsg:
-		s := msg.Snapshot
+		s := msg.Progress
 		m.snap = &s
 		m.now = s.Now
 		return m, nil

@@ -22,7 +22,7 @@ type bridge struct {
 	send   func(tea.Msg)
 	sendMu sync.Mutex // orders deliveries
 	mu     sync.Mutex // guards latest
-	latest *runner.Snapshot
+	latest *runner.Progress
 	wake   chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
@@ -63,7 +63,7 @@ func (b *bridge) flush() {
 	b.latest = nil
 	b.mu.Unlock()
 	if s != nil {
-		b.send(captureProgressMsg{Snapshot: *s})
+		b.send(captureProgressMsg{Progress: *s})
 	}
 }
 
@@ -72,7 +72,7 @@ func (b *bridge) Report(ev runner.Event) {
 	switch e := ev.(type) {
 	case runner.ProgressEvent:
 		b.mu.Lock()
-		s := e.Snapshot
+		s := e.Progress
 		b.latest = &s
 		b.mu.Unlock()
 		select {

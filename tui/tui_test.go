@@ -14,8 +14,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"eng5np/artefacts"
-	"eng5np/hydrator"
 	"eng5np/runner"
 )
 
@@ -52,18 +50,15 @@ func (f *fakeBackend) Reset() {
 		"broker reachable", "topics present", "content service reachable", "CJ service reachable", "anchors registered", "model priced", "cost estimate within budget"}
 	f.checks = nil
 	for i, t := range titles {
-		i := i
-		f.checks = append(f.checks, runner.NewCheck(fmt.Sprint(i), t, func(context.Context) runner.CheckResult {
-			if i < len(f.results) {
-				return f.results[i]
-			}
-			return runner.CheckResult{Status: runner.Pass, Detail: "ok"}
-		}))
+		f.checks = append(f.checks, runner.Check{ID: fmt.Sprint(i), Title: t})
 	}
 	f.record("reset")
 }
-func (f *fakeBackend) RunCheck(ctx context.Context, i int) runner.CheckResult {
-	return f.checks[i].Run(ctx)
+func (f *fakeBackend) RunCheck(_ context.Context, i int) runner.CheckResult {
+	if i < len(f.results) {
+		return f.results[i]
+	}
+	return runner.CheckResult{Status: runner.Pass, Detail: "ok"}
 }
 func (f *fakeBackend) Start(runner.Reporter)  { f.record("start") }
 func (f *fakeBackend) Resume(runner.Reporter) { f.record("resume") }
@@ -95,11 +90,11 @@ func preflightModel(w, h int, results []runner.CheckResult) Model {
 	return m
 }
 
-func ranking() []hydrator.Ranked {
-	var out []hydrator.Ranked
+func ranking() []runner.Ranked {
+	var out []runner.Ranked
 	grades := []string{"A", "A", "B", "C+", "B", "C-", "D+", "D-", "E+", "E-", "F+", "F+"}
 	for i := 0; i < 36; i++ {
-		r := hydrator.Ranked{ID: fmt.Sprintf("essay_%02d", i), Theta: 3 - float64(i)*0.17, SE: 0.6 + float64(i%5)*0.1, Compared: 6 + i%2}
+		r := runner.Ranked{ID: fmt.Sprintf("essay_%02d", i), Theta: 3 - float64(i)*0.17, SE: 0.6 + float64(i%5)*0.1, Compared: 6 + i%2}
 		if i%3 == 0 {
 			r.IsAnchor, r.Grade, r.ID = true, grades[i/3], fmt.Sprintf("anchor_%02d", i)
 		}
@@ -108,18 +103,16 @@ func ranking() []hydrator.Ranked {
 	return out
 }
 
-func snapshot(comparisons int) runner.Snapshot {
-	return runner.Snapshot{
+func snapshot(comparisons int) runner.Progress {
+	return runner.Progress{
 		BatchLabel: "sample-later-start", BatchUUID: "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66", Broker: "127.0.0.1:9092",
 		RunDir: "runs/sample-later-start-20261125T193000-5b0e6f5c", Capture: 1,
 		Started: t0, Deadline: t0.Add(30 * time.Minute), Now: t0.Add(42 * time.Second), PublishedAt: t0,
-		Expected: 120,
-		Stats: hydrator.Stats{
-			Comparisons: comparisons, Succeeded: comparisons - 2, Failed: 2, CostUSD: 0.1023, DistinctPrompts: comparisons,
-			Models:   []hydrator.ModelCost{{Provider: "mock", Model: "mock-judge-small", PromptTokens: 105_320, CompletionTokens: 5_020, USD: 0.1023, Comparisons: comparisons}},
-			Observed: map[string]int64{"comparison_result": int64(comparisons + 3)},
-			Outcomes: map[string]int64{"duplicate": 2, "foreign_batch": 1, "malformed": 0},
-		},
+		Expected:    120,
+		Comparisons: comparisons, Succeeded: comparisons - 2, FailedComparisons: 2, CostUSD: 0.1023, DistinctPrompts: comparisons,
+		Models:       []runner.ModelCost{{Provider: "mock", Model: "mock-judge-small", PromptTokens: 105_320, CompletionTokens: 5_020, USD: 0.1023, Comparisons: comparisons}},
+		Topics:       runner.TopicCounts{Callbacks: int64(comparisons + 3)},
+		Records:      runner.RecordCounts{Duplicate: 2, ForeignBatch: 1, Malformed: 0},
 		Rate:         []float64{0, 1, 3, 5, 4, 6, 8, 7, 5, 6},
 		Ranking:      ranking(),
 		ProjectedUSD: 0.1461,
@@ -127,7 +120,7 @@ func snapshot(comparisons int) runner.Snapshot {
 	}
 }
 
-func liveModel(w, h int, snap runner.Snapshot) Model {
+func liveModel(w, h int, snap runner.Progress) Model {
 	m := preflightModel(w, h, passAll())
 	m.screen = screenLive
 	m.started = true
@@ -151,7 +144,7 @@ func completedSummary() runner.Summary {
 		RunDir: dir, ArtefactPath: dir + "/assessment_run.execute.json", ManifestPath: dir + "/manifest.json",
 		BatchUUID: "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66", BatchLabel: "sample-later-start",
 		Comparisons: 120, Succeeded: 118, Failed: 2, CostUSD: 0.146231,
-		Models:  []hydrator.ModelCost{{Provider: "mock", Model: "mock-judge-small", PromptTokens: 152_256, CompletionTokens: 6_095, USD: 0.146231, Comparisons: 120}},
+		Models:  []runner.ModelCost{{Provider: "mock", Model: "mock-judge-small", PromptTokens: 152_256, CompletionTokens: 6_095, USD: 0.146231, Comparisons: 120}},
 		Elapsed: 82 * time.Second, Verified: true, SlowestModel: "mock/mock-judge-small (mean 25 ms)", PriciestModel: "mock/mock-judge-small ($0.1462)",
 		Next: "eng5np verify " + dir + " before handing the artefact on"}
 }
@@ -168,12 +161,11 @@ func fixtures() []fixture {
 	blocked[6] = runner.CheckResult{Status: runner.Fail, Detail: "cannot list topics", Fix: "fix the broker check first"}
 	blocked[10] = runner.CheckResult{Status: runner.Warn, Detail: "openai/gpt-x has no price", Fix: "add openai/gpt-x to the pricing list in eng5np.yaml"}
 	fault := snapshot(37)
-	fault.Stats.Faults = []artefacts.Fault{{Kind: "missing_metadata", Fields: []string{"prompt_sha256"}, CorrelationID: "425e531a-f793-434b-aed2-d786b4dc5193",
+	fault.Faults = []runner.Fault{{Kind: "missing_metadata", Fields: []string{"prompt_sha256"}, CorrelationID: "425e531a-f793-434b-aed2-d786b4dc5193",
 		Topic: "huleedu.llm_provider.comparison_result.v1", Partition: 1, Offset: 12}}
-	fault.Stats.FaultsByField = map[string][]string{"prompt_sha256": {"425e531a-f793-434b-aed2-d786b4dc5193"}}
 	over := snapshot(96)
 	over.BudgetUSD = 0.10
-	over.Stats.CostUSD = 0.1172
+	over.CostUSD = 0.1172
 	timeout := completedSummary()
 	timeout.Outcome, timeout.ExitCode, timeout.Resumable = runner.OutcomeTimeout, 4, true
 	timeout.Message = "timed out after 5s with 6 of 120 comparisons captured"
@@ -245,7 +237,7 @@ func TestGoldenScreens(t *testing.T) {
 	}
 }
 
-// The contract lines of SPEC §8 are on the screens.
+// The contract lines of docs/CONTRACT.md, "Dashboard" are on the screens.
 func TestScreenContract(t *testing.T) {
 	ready := ansi.Strip(preflightModel(80, 24, passAll()).render())
 	if !strings.Contains(ready, "Enter to start") {
@@ -272,7 +264,7 @@ func TestScreenContract(t *testing.T) {
 	}
 }
 
-func (m Model) snapshotForTest() runner.Snapshot { return *m.snap }
+func (m Model) snapshotForTest() runner.Progress { return *m.snap }
 
 // Resizing re-lays out every screen; a terminal below 60×16 gets a notice.
 func TestResize(t *testing.T) {

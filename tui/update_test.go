@@ -151,8 +151,8 @@ func TestUpdateLive(t *testing.T) {
 		t.Error("phase not shown")
 	}
 	s := snapshot(50)
-	nm, _ = m.Update(captureProgressMsg{Snapshot: s})
-	if nm.(Model).snap.Stats.Comparisons != 50 {
+	nm, _ = m.Update(captureProgressMsg{Progress: s})
+	if nm.(Model).snap.Comparisons != 50 {
 		t.Error("progress not applied")
 	}
 	nm, cmd := m.Update(clockMsg(t0.Add(time.Minute)))
@@ -255,7 +255,7 @@ func TestBridgeOrdering(t *testing.T) {
 	br.start(func(m tea.Msg) { got <- m })
 	for i := 0; i < 500; i++ {
 		s := snapshot(i)
-		br.Report(runner.ProgressEvent{Snapshot: s})
+		br.Report(runner.ProgressEvent{Progress: s})
 	}
 	br.Report(runner.PhaseEvent{Phase: runner.PhaseWriting})
 	br.Report(runner.FinishedEvent{Summary: completedSummary()})
@@ -276,7 +276,7 @@ func TestBridgeOrdering(t *testing.T) {
 		t.Fatalf("second to last %T, want the phase", msgs[last-1])
 	}
 	p, ok := msgs[last-2].(captureProgressMsg)
-	if !ok || p.Snapshot.Stats.Comparisons != 499 {
+	if !ok || p.Progress.Comparisons != 499 {
 		t.Errorf("the latest snapshot was not delivered before the phase: %+v", msgs[last-2])
 	}
 }

@@ -154,11 +154,10 @@ func (m Model) renderLive() string {
 		" "+s.Subtle.Render(fit(fmt.Sprintf("broker %s · capture %d · %s", snap.Broker, snap.Capture, phaseText(m.phase, snap)), m.width-2)),
 		m.rule())
 
-	st := snap.Stats
 	// Progress bar and rate.
-	expected := max(snap.Expected, st.Comparisons, 1)
-	label := fmt.Sprintf(" %d/%d comparisons (%d ok · %d failed)", st.Comparisons, snap.Expected, st.Succeeded, st.Failed)
-	b := bar{styles: s, percent: float64(st.Comparisons) / float64(expected)}
+	expected := max(snap.Expected, snap.Comparisons, 1)
+	label := fmt.Sprintf(" %d/%d comparisons (%d ok · %d failed)", snap.Comparisons, snap.Expected, snap.Succeeded, snap.FailedComparisons)
+	b := bar{styles: s, percent: float64(snap.Comparisons) / float64(expected)}
 	b.SetSize(m.width-lipgloss.Width(label)-2, 1)
 	lines = append(lines, " "+b.View()+label)
 	rateLabel := fmt.Sprintf(" %5.1f comparisons/s ", snap.RecentRate())
@@ -168,8 +167,8 @@ func (m Model) renderLive() string {
 
 	// Panels: topics, faults, cost. A hard fault takes the faults panel
 	// wide and red.
-	hardFault := len(st.Faults) > 0
-	budgetHot := snap.BudgetUSD > 0 && st.CostUSD > snap.BudgetUSD
+	hardFault := len(snap.Faults) > 0
+	budgetHot := snap.BudgetUSD > 0 && snap.CostUSD > snap.BudgetUSD
 	panelH := 8
 	if m.height >= 36 {
 		panelH = 10
@@ -221,7 +220,7 @@ func (m Model) renderLive() string {
 	if snap.BrokerErrors > 0 {
 		status += s.Warn.Render(fmt.Sprintf(" · broker trouble (%d errors, retrying): %s", snap.BrokerErrors, snap.LastBrokerErr))
 	}
-	if snap.WaitingForDone {
+	if snap.WaitingForResult {
 		status += " · completed; waiting for the result event"
 	}
 	for len(lines) < m.height-2 {
@@ -265,8 +264,8 @@ func (m Model) leaderboard(rows int) []string {
 	return out
 }
 
-func phaseText(p runner.PhaseEvent, snap *runner.Snapshot) string {
-	if snap.Stats.Completion.Failed {
+func phaseText(p runner.PhaseEvent, snap *runner.Progress) string {
+	if snap.Completion.Failed {
 		return "the CJ service failed the batch"
 	}
 	if p.Phase == "" {
@@ -276,35 +275,35 @@ func phaseText(p runner.PhaseEvent, snap *runner.Snapshot) string {
 }
 
 func (m Model) topicLines(w int) []string {
-	st := m.snap.Stats
+	st := m.snap
 	s := m.styles
-	n := func(k string) string { return fmt.Sprint(st.Observed[k]) }
 	return []string{
-		kv(s, "comparison results", n("comparison_result"), w),
-		kv(s, "completed", n("cj_completed"), w),
-		kv(s, "result", n("assessment_result"), w),
-		kv(s, "failed", n("cj_failed"), w),
+		kv(s, "comparison results", fmt.Sprint(st.Topics.Callbacks), w),
+		kv(s, "completed", fmt.Sprint(st.Topics.Completed), w),
+		kv(s, "result", fmt.Sprint(st.Topics.Results), w),
+		kv(s, "failed", fmt.Sprint(st.Topics.Failed), w),
 		kv(s, "distinct prompts", fmt.Sprint(st.DistinctPrompts), w),
 	}
 }
 
 func (m Model) faultLines(w int) []string {
-	st := m.snap.Stats
+	st := m.snap
 	s := m.styles
+	byField := faultsByField(st.Faults)
 	var missing int
-	for _, ids := range st.FaultsByField {
+	for _, ids := range byField {
 		missing += len(ids)
 	}
 	lines := []string{}
 	if missing > 0 {
 		lines = append(lines, s.Fail.Render(fmt.Sprintf("missing metadata: %d", missing)))
-		fields := make([]string, 0, len(st.FaultsByField))
-		for f := range st.FaultsByField {
+		fields := make([]string, 0, len(byField))
+		for f := range byField {
 			fields = append(fields, f)
 		}
 		sort.Strings(fields)
 		for _, f := range fields {
-			lines = append(lines, s.Fail.Render(fit(fmt.Sprintf(" %s: %s", f, strings.Join(st.FaultsByField[f], ", ")), w)))
+			lines = append(lines, s.Fail.Render(fit(fmt.Sprintf(" %s: %s", f, strings.Join(byField[f], ", ")), w)))
 		}
 		for _, f := range st.Faults {
 			lines = append(lines, fit(fmt.Sprintf(" at %s/%d offset %d", shortTopic(f.Topic), f.Partition, f.Offset), w))
@@ -313,11 +312,23 @@ func (m Model) faultLines(w int) []string {
 		lines = append(lines, kv(s, "missing metadata", "0", w))
 	}
 	lines = append(lines,
-		kv(s, "malformed", fmt.Sprint(st.Outcomes["malformed"]), w),
-		kv(s, "duplicates", fmt.Sprint(st.Outcomes["duplicate"]), w),
-		kv(s, "foreign batch", fmt.Sprint(st.Outcomes["foreign_batch"]), w),
+		kv(s, "malformed", fmt.Sprint(st.Records.Malformed), w),
+		kv(s, "duplicates", fmt.Sprint(st.Records.Duplicate), w),
+		kv(s, "foreign batch", fmt.Sprint(st.Records.ForeignBatch), w),
 	)
 	return lines
+}
+
+// faultsByField lists the correlation ids of the faulty callbacks by the
+// metadata field they lacked.
+func faultsByField(faults []runner.Fault) map[string][]string {
+	by := map[string][]string{}
+	for _, f := range faults {
+		for _, field := range f.Fields {
+			by[field] = append(by[field], f.CorrelationID)
+		}
+	}
+	return by
 }
 
 func shortTopic(t string) string {
@@ -329,7 +340,7 @@ func shortTopic(t string) string {
 
 func (m Model) costLines(w int) []string {
 	snap := m.snap
-	st := snap.Stats
+	st := snap
 	s := m.styles
 	budget := "none"
 	if snap.BudgetUSD > 0 {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -98,17 +99,25 @@ func captureRun(args []string) error {
 		return err
 	}
 	defer jo.Writer.Close()
-	h := hydrator.New(hydrator.Config{Snapshot: snap, BatchUUID: benchgen.BatchUUID, Topics: topics})
+	h := hydrator.New(hydrator.Batch{Snapshot: snap, BatchUUID: benchgen.BatchUUID, Topics: topics})
 	applied := 0
-	s := &capture.Session{Conn: conn, Start: start, Journal: jo.Writer, Capture: 1, TickEvery: time.Second,
-		Apply: func(recs []journal.Record) bool {
-			h.ApplyAll(recs)
-			applied += len(recs)
-			c := h.Completion()
-			return applied == *n+2 && c.Completed && c.HasResult
-		}}
+	// As eng5np's main does: collect at 50% heap growth (see main.go).
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	s := &capture.Session{Conn: conn, From: start, Journal: jo.Writer, Capture: 1}
 	t0 := time.Now()
-	if err := s.Run(context.Background()); err != nil {
+	if err := s.Start(context.Background()); err != nil {
+		return err
+	}
+	for recs := range s.Groups() {
+		h.ApplyAll(recs)
+		applied += len(recs)
+		if c := h.Completion(); applied == *n+2 && c.Completed && c.HasResult {
+			break
+		}
+	}
+	if _, err := s.Stop(); err != nil {
 		return err
 	}
 	el := time.Since(t0)

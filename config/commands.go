@@ -1,0 +1,83 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+// Command names a command that takes settings.
+type Command string
+
+// The commands that take settings.
+const (
+	CmdPlan    Command = "plan"
+	CmdDryRun  Command = "dry-run"
+	CmdExecute Command = "execute"
+	CmdResume  Command = "resume"
+	CmdDoctor  Command = "doctor"
+	CmdStackUp Command = "stack up"
+	CmdConfig  Command = "config"
+)
+
+// Groups of keys that several commands share.
+var (
+	// planKeys say what the batch is and what running it would cost.
+	planKeys = []string{"inputs", "batch_label", "assignment_id", "course_id", "grade_scale", "course_code", "language",
+		"max_comparisons", "llm_provider", "llm_model", "budget_usd", "pricing"}
+	// connectionKeys say where the services are.
+	connectionKeys = []string{"stack", "kafka_bootstrap", "kafka_client_id", "topic_prefix", "kafka_sasl_mechanism", "kafka_sasl_username",
+		"kafka_sasl_password", "kafka_tls", "kafka_tls_ca_file", "kafka_tls_cert_file", "kafka_tls_key_file", "kafka_tls_insecure_skip_verify",
+		"content_service_url", "cj_service_url"}
+	// embeddedKeys configure the embedded stack.
+	embeddedKeys = []string{"seed", "mock_latency", "fault", "late_delay", "partitions", "ground_truth"}
+	// runKeys configure a capture.
+	runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "metrics_linger", "log_level", "no_tui"}
+)
+
+func concat(groups ...[]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, k := range g {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// commandKeys are the keys each command takes (as flags, and from the
+// environment and the config file).
+var commandKeys = map[Command][]string{
+	CmdPlan:    planKeys,
+	CmdDryRun:  concat(planKeys, []string{"output_dir"}),
+	CmdExecute: concat(planKeys, []string{"output_dir", "no_kafka"}, connectionKeys, embeddedKeys, runKeys),
+	CmdDoctor:  concat(planKeys, []string{"output_dir", "no_kafka", "log_level"}, connectionKeys, embeddedKeys),
+	CmdResume:  concat(connectionKeys, runKeys),
+	CmdStackUp: {"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir",
+		"topic_prefix", "log_level", "pricing", "metrics_addr"},
+	CmdConfig: KeyNames(),
+}
+
+// Keys lists the keys a command takes.
+func (c Command) Keys() []string { return commandKeys[c] }
+
+// AddCommandFlags registers the flags of a command's keys on fs, plus
+// --config.
+func AddCommandFlags(fs *pflag.FlagSet, c Command) {
+	keys, ok := commandKeys[c]
+	if !ok {
+		panic(fmt.Sprintf("config: no key set for command %q", c)) // programming error; TestEveryCommandKeyExists covers it
+	}
+	AddFlags(fs, keys...)
+}
+
+// Explicit reports whether a key's value was given (by flag, environment
+// or config file) rather than left at its default.
+func (c *Config) Explicit(key string) bool {
+	s := c.sources[key]
+	return s != "" && s != "default"
+}
