@@ -16,8 +16,10 @@ run: build
 	./$(BIN) execute --mock-latency 500ms
 
 ## test: vet, gofmt check and the whole test suite with the race detector
+## (tests mostly wait on brokers and timeouts, so more of them run at once
+## than there are cores)
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -parallel 8 ./...
 
 ## lint: go vet and a gofmt check
 lint:

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"eng5np/internal/testkit"
 	"eng5np/runner"
 	"os"
 	"path/filepath"
@@ -12,22 +13,23 @@ import (
 
 const sample = "../examples/sample"
 
-// run executes eng5np with args in a clean environment (no ENG5NP_
-// variables leak in from the developer's shell).
+// run executes eng5np in this process with args in a clean environment (no
+// ENG5NP_ variable leaks in from the developer's shell).
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "ENG5NP_") || k == "KAFKA_BOOTSTRAP_SERVERS" {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
+	return runEnv(t, nil, args...)
+}
+
+// runEnv is run with env (KEY=VALUE strings) added to the clean environment.
+func runEnv(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = Main(args, &out, &errb)
+	code = Run(args, append(testkit.CleanEnv(), env...), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
 func TestPlanSampleBatch(t *testing.T) {
+	t.Parallel()
 	code, out, errs := run(t, "plan", "--inputs", sample)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -40,6 +42,7 @@ func TestPlanSampleBatch(t *testing.T) {
 }
 
 func TestPlanWithAPDFExits2AndNamesIt(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(sample)); err != nil {
 		t.Fatal(err)
@@ -61,6 +64,7 @@ func TestPlanWithAPDFExits2AndNamesIt(t *testing.T) {
 }
 
 func TestDryRunThenVerifyThenTamper(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	code, stdout, errs := run(t, "dry-run", "--inputs", sample, "--output-dir", filepath.Join(out, "new", "runs"))
 	if code != 0 {
@@ -97,6 +101,7 @@ func TestDryRunThenVerifyThenTamper(t *testing.T) {
 }
 
 func TestDryRunIdsFromFlagsOverrideBatchYAML(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	code, _, errs := run(t, "dry-run", "--inputs", sample, "--output-dir", out, "--assignment-id", "11111111-2222-4333-8444-555555555555", "--batch-label", "flagged")
 	if code != 0 {
@@ -110,6 +115,7 @@ func TestDryRunIdsFromFlagsOverrideBatchYAML(t *testing.T) {
 }
 
 func TestConfigErrorsExit2(t *testing.T) {
+	t.Parallel()
 	code, _, errs := run(t, "plan", "--inputs", sample, "--max-comparisons", "zero")
 	if code != runner.ExitUsage || !strings.Contains(errs, "max_comparisons") || !strings.Contains(errs, "integer from 1 to 100000") {
 		t.Errorf("exit %d: %s", code, errs)
@@ -125,6 +131,7 @@ func TestConfigErrorsExit2(t *testing.T) {
 }
 
 func TestFitCommand(t *testing.T) {
+	t.Parallel()
 	csv := filepath.Join(t.TempDir(), "c.csv")
 	_ = os.WriteFile(csv, []byte("winner,loser\na,b\nb,c\nc,a\na,c\nb,a\n"), 0o600)
 	code, out, errs := run(t, "fit", "--comparisons", csv)
@@ -163,6 +170,7 @@ func TestFitCommand(t *testing.T) {
 }
 
 func TestFitAgainstRunDirectoryWithoutComparisons(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	if code, _, errs := run(t, "dry-run", "--inputs", sample, "--output-dir", out); code != 0 {
 		t.Fatal(errs)
@@ -176,6 +184,7 @@ func TestFitAgainstRunDirectoryWithoutComparisons(t *testing.T) {
 
 // Every command's --help stands on its own: a description and examples.
 func TestEveryCommandHasUsefulHelp(t *testing.T) {
+	t.Parallel()
 	root := newRoot(&env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
 	for _, c := range root.Commands() {
 		if c.Name() == "help" || c.Name() == "completion" {

@@ -32,7 +32,7 @@ the values it accepts.`,
 				}
 				return tw.Flush()
 			}
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}

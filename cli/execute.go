@@ -98,7 +98,7 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
       --content-service-url http://127.0.0.1:8090 --cj-service-url http://127.0.0.1:8090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -182,7 +182,7 @@ Exit status: 0 when no check failed (warnings allowed), 1 when one did.`,
       --content-service-url http://content:8000 --cj-service-url http://cj:9095`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ or stopped on a metadata fault).`,
   eng5np resume --completion-timeout 10m runs/sample-later-start-20261125T190929-5b0e6f5c`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}

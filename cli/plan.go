@@ -30,7 +30,7 @@ invalid.`,
   eng5np plan --max-comparisons 300 --llm-provider anthropic --llm-model claude-haiku`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ manifest.json. It publishes nothing and uses no network. Check the result with
   eng5np dry-run --output-dir /tmp/runs --batch-label rehearsal`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,15 +25,23 @@ type ExitError = runner.ExitError
 
 var exitf = runner.Exitf
 
-// env is what commands write to.
+// env is what commands read settings from and write to.
 type env struct {
-	stdout io.Writer
-	stderr io.Writer
+	environ []string // KEY=VALUE, as os.Environ
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
-// Main runs eng5np with args and returns the process exit code.
+// Main runs eng5np with args in the process's environment and returns the
+// process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
+	return Run(args, os.Environ(), stdout, stderr)
+}
+
+// Run runs eng5np with args and the environment environ (KEY=VALUE strings)
+// and returns the exit code.
+func Run(args, environ []string, stdout, stderr io.Writer) int {
+	e := &env{environ: environ, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -148,6 +157,6 @@ func isUsageError(err error) bool {
 }
 
 // loadConfig loads the command's settings.
-func loadConfig(cmd *cobra.Command) (*config.Config, error) {
-	return config.Load(cmd.Flags())
+func (e *env) loadConfig(cmd *cobra.Command) (*config.Config, error) {
+	return config.LoadEnv(cmd.Flags(), e.environ)
 }

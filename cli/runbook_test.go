@@ -43,6 +43,7 @@ func runbookChecks(t *testing.T) []string {
 // The RUNBOOK's checklist names the checks `eng5np doctor` prints, in the
 // same order.
 func TestRunbookChecklistMatchesDoctor(t *testing.T) {
+	t.Parallel()
 	book := runbookChecks(t)
 	cfg, err := config.Load(pflag.NewFlagSet("runbook", pflag.ContinueOnError))
 	if err != nil {

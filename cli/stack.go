@@ -72,7 +72,7 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
   eng5np stack up --data-dir /tmp/eng5np-broker      # the broker's log survives restarts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := e.loadConfig(cmd)
 			if err != nil {
 				return err
 			}

@@ -175,11 +175,15 @@ func AddFlags(fs *pflag.FlagSet, names ...string) {
 	}
 }
 
-// Load resolves every key from flags, environment, config file and defaults.
-// getenv is os.Getenv in production; environ lists the environment (to find
-// unknown ENG5NP_ variables).
+// Load resolves every key from flags, the process environment, the config
+// file and defaults.
 func Load(fs *pflag.FlagSet) (*Config, error) {
-	return load(fs, os.Getenv, os.Environ())
+	return LoadEnv(fs, os.Environ())
+}
+
+// LoadEnv is Load with the environment given as KEY=VALUE strings.
+func LoadEnv(fs *pflag.FlagSet, environ []string) (*Config, error) {
+	return load(fs, func(k string) string { v, _ := lookupEnv(environ, k); return v }, environ)
 }
 
 func load(fs *pflag.FlagSet, getenv func(string) string, environ []string) (*Config, error) {

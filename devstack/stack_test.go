@@ -24,6 +24,7 @@ import (
 // A CJ request for the sample batch yields a callback with complete metadata
 // for every pair, then completed and result covering students and anchors.
 func TestSampleBatchHappyPath(t *testing.T) {
+	t.Parallel()
 	s, col := runSample(t, Options{Seed: 1, MockLatency: 2 * time.Millisecond}, 120)
 	if col.completed == nil || col.result == nil {
 		t.Fatalf("no completion: completed=%v result=%v failed=%+v (callbacks %d)", col.completed != nil, col.result != nil, col.failed, len(col.callbacks))
@@ -84,6 +85,7 @@ func TestSampleBatchHappyPath(t *testing.T) {
 // Position balance: every essay's |A − B| ≤ 2 and the mean ≤ 0.5, for the
 // sample at its default budget and at budgets that end in partial waves.
 func TestPositionBalance(t *testing.T) {
+	t.Parallel()
 	for _, run := range []struct {
 		seed   int64
 		budget int
@@ -109,6 +111,7 @@ func TestPositionBalance(t *testing.T) {
 
 // The same seed gives the same verdicts; another seed does not.
 func TestSameSeedSameVerdicts(t *testing.T) {
+	t.Parallel()
 	_, a := runSample(t, Options{Seed: 42}, 60)
 	_, b := runSample(t, Options{Seed: 42}, 60)
 	_, c := runSample(t, Options{Seed: 43}, 60)
@@ -124,6 +127,7 @@ func TestSameSeedSameVerdicts(t *testing.T) {
 // and one batch on a second stack with other latency and transport faults,
 // give the same (essay_a_id, essay_b_id, winner) set.
 func TestDeterminismAcrossBatchesAndStacks(t *testing.T) {
+	t.Parallel()
 	b, _ := loadSample(t)
 	s1 := startStack(t, Options{Seed: 5, MockLatency: time.Millisecond})
 	c1 := &client{t: t, s: s1, topics: events.NewTopics(events.DefaultTopicPrefix)}
@@ -168,9 +172,11 @@ func scores(c *collected) map[string]float64 {
 
 // Each fault appears on the wire as specified.
 func TestFaultsOnTheWire(t *testing.T) {
+	t.Parallel()
 	_, clean := runSample(t, Options{Seed: 3}, 40)
 
 	t.Run("dropped metadata", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.DropEssayAID: 0.3, fault.DropEssayBID: 0.3, fault.DropPromptSHA256: 0.3}}, 40)
 		missing := map[string]int{}
 		for _, cb := range col.callbacks {
@@ -188,6 +194,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 		}
 	})
 	t.Run("duplicate", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.Duplicate: 1}}, 40)
 		byReq := map[string]int{}
 		for _, cb := range col.callbacks {
@@ -203,12 +210,14 @@ func TestFaultsOnTheWire(t *testing.T) {
 		}
 	})
 	t.Run("malformed", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.Malformed: 1}}, 40)
 		if col.malformed != 40 || len(col.callbacks) != 40 {
 			t.Errorf("%d malformed messages and %d callbacks, want 40 and 40", col.malformed, len(col.callbacks))
 		}
 	})
 	t.Run("foreign batch", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ForeignBatch: 1}}, 40)
 		if len(col.foreign) != 40 {
 			t.Errorf("%d foreign callbacks, want 40", len(col.foreign))
@@ -220,6 +229,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 		}
 	})
 	t.Run("provider error", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ProviderError: 0.1}}, 40)
 		var errs int
 		for _, cb := range col.callbacks {
@@ -235,12 +245,14 @@ func TestFaultsOnTheWire(t *testing.T) {
 		}
 	})
 	t.Run("provider errors fail the batch", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ProviderError: 0.6}}, 40)
 		if col.failed == nil || col.completed != nil || !strings.Contains(col.failed.FailureReason, "success rate") {
 			t.Errorf("failed %+v completed %v", col.failed, col.completed != nil)
 		}
 	})
 	t.Run("late", func(t *testing.T) {
+		t.Parallel()
 		_, onTime := runSample(t, Options{Seed: 3}, 20)
 		start := time.Now()
 		_, col := runSample(t, Options{Seed: 3, LateDelay: 400 * time.Millisecond, Faults: fault.Set{fault.Late: 1}}, 20)
@@ -252,12 +264,14 @@ func TestFaultsOnTheWire(t *testing.T) {
 		}
 	})
 	t.Run("drop completion", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.DropCompletion: 1}}, 20)
 		if col.completed != nil || col.result == nil {
 			t.Errorf("completed %v result %v; want no completed, a result", col.completed != nil, col.result != nil)
 		}
 	})
 	t.Run("fail batch", func(t *testing.T) {
+		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.FailBatch: 1}}, 40)
 		if col.failed == nil || !strings.Contains(col.failed.FailureReason, "fail_batch") || len(col.callbacks) != 18 {
 			t.Errorf("failed %+v after %d callbacks; want failure after the first wave of 18", col.failed, len(col.callbacks))
@@ -266,6 +280,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 }
 
 func TestHTTPServices(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, Options{Seed: 1})
 	c := &client{t: t, s: s}
 	id := c.upload("Some text.")
@@ -329,6 +344,7 @@ func TestHTTPServices(t *testing.T) {
 }
 
 func TestHeuristicFollowsTheSampleQuality(t *testing.T) {
+	t.Parallel()
 	b, gt := loadSample(t)
 	var truth, heur []float64
 	for _, s := range b.Students {
@@ -362,6 +378,7 @@ func spearman(a, b []float64) float64 {
 // The CJ service handles a request once per entity_id: publishing it again
 // starts nothing new.
 func TestRequestsAreIdempotent(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, Options{Seed: 2})
 	b, _ := loadSample(t)
 	c := &client{t: t, s: s, topics: events.NewTopics(events.DefaultTopicPrefix)}
@@ -394,6 +411,7 @@ func TestRequestsAreIdempotent(t *testing.T) {
 // kcat, the tool the README tells users to watch topics with, lists the
 // topics and can produce and consume (skipped where kcat is not installed).
 func TestKcatCanUseTheBroker(t *testing.T) {
+	t.Parallel()
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat not installed (apt-get install kcat)")

@@ -66,7 +66,9 @@ type Preflight struct {
 
 // NewPreflight prepares the checks for a run with cfg against ep.
 func NewPreflight(cfg *config.Config, ep Endpoints) *Preflight {
-	return &Preflight{cfg: cfg, ep: ep, client: ep.client()}
+	c := ep.client()
+	c.Retries = 0 // a check reports what it finds at once; the run's calls retry
+	return &Preflight{cfg: cfg, ep: ep, client: c}
 }
 
 // Plan is the plan built by the inputs check (nil before it ran).

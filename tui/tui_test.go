@@ -17,7 +17,12 @@ import (
 	"eng5np/runner"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+// updateGolden reports -update: rewrite the golden files. teatest's golden
+// package registers the flag; this package's goldens share it.
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestMain(m *testing.M) {
 	time.Local = time.UTC // golden files show clock times
@@ -220,7 +225,7 @@ func TestGoldenScreens(t *testing.T) {
 					}
 				}
 				path := filepath.Join("testdata", name+".golden")
-				if *update {
+				if updateGolden() {
 					if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 						t.Fatal(err)
 					}

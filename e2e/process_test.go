@@ -1,18 +1,14 @@
-package cli
+package e2e
 
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,111 +17,8 @@ import (
 
 	"eng5np/artefacts"
 	"eng5np/events"
+	"eng5np/internal/testkit"
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds eng5np once per test run, for tests that need a real
-// process (signals, SIGKILL, a second process talking to the first).
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "eng5np-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "eng5np")
-		out, err := exec.Command("go", "build", "-o", binPath, "..").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-// stackProc is an `eng5np stack up` process and its addresses.
-type stackProc struct {
-	cmd                     *exec.Cmd
-	bootstrap, url, metrics string
-}
-
-// startStackProcess runs `eng5np stack up` on free ports and returns the
-// process and its bootstrap and HTTP addresses (and the metrics address with
-// --metrics-addr) once it is ready.
-func startStackProcess(t *testing.T, args ...string) *stackProc {
-	t.Helper()
-	cmd, stdout := startBinary(t, append([]string{"stack", "up", "--kafka-port", "0", "--http-port", "0", "--ground-truth", "../examples/sample/ground_truth.csv"}, args...)...)
-	sc := bufio.NewScanner(stdout)
-	var bootstrap, url, metrics string
-	deadline := time.After(20 * time.Second)
-	lines := make(chan string)
-	go func() {
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	for bootstrap == "" || url == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("stack up exited before it was ready")
-			}
-			f := strings.Fields(l)
-			switch {
-			case strings.HasPrefix(l, "metrics: http://"):
-				metrics = strings.TrimSuffix(strings.TrimPrefix(l, "metrics: http://"), "/metrics")
-			case strings.HasPrefix(l, "  Kafka bootstrap"):
-				bootstrap = f[len(f)-1]
-			case strings.HasPrefix(l, "  content service"):
-				url = strings.TrimSuffix(f[len(f)-1], "/v1/content")
-			}
-		case <-deadline:
-			t.Fatal("stack up did not print its addresses within 20s")
-		}
-	}
-	go func() {
-		for range lines {
-		}
-	}()
-	return &stackProc{cmd: cmd, bootstrap: bootstrap, url: url, metrics: metrics}
-}
-
-// startBinary starts the eng5np binary with a clean environment, stderr
-// discarded; it is killed when the test ends if still running.
-func startBinary(t *testing.T, args ...string) (*exec.Cmd, io.Reader) {
-	t.Helper()
-	cmd := exec.Command(binary(t), args...)
-	cmd.Env = cleanEnv()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd, stdout
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "ENG5NP_") && k != "KAFKA_BOOTSTRAP_SERVERS" {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
 
 func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
@@ -176,27 +69,19 @@ func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
 // the same seed.
 func TestExecuteAgainstStackUpProcess(t *testing.T) {
 	sp := startStackProcess(t, "--seed", "9", "--mock-latency", "2ms", "--metrics-addr", "127.0.0.1:0")
-	bootstrap, url := sp.bootstrap, sp.url
 	out := t.TempDir()
-	code, stdout, stderr := run(t, "execute", "--no-tui", "--inputs", sample, "--output-dir", out, "--stack", "external",
-		"--kafka-bootstrap", bootstrap, "--content-service-url", url, "--cj-service-url", url)
+	code, stdout, stderr := runCLI(t, nil, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out}, sp.addresses()...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	entries, _ := os.ReadDir(out)
-	ext := &scenario{dir: filepath.Join(out, entries[0].Name())}
-	ext.raw, _ = os.ReadFile(filepath.Join(ext.dir, "assessment_run.execute.json"))
-	ext.run = &artefacts.AssessmentRun{}
-	if err := json.Unmarshal(ext.raw, ext.run); err != nil {
-		t.Fatal(err)
-	}
-	checkArtefact(t, ext)
-	if ext.run.Metadata.Stack != "external" {
-		t.Errorf("metadata.stack = %q", ext.run.Metadata.Stack)
+	ext := testkit.LoadRun(t, testkit.OnlyRunDir(t, out))
+	testkit.CheckArtefact(t, ext)
+	if ext.Artefact.Metadata.Stack != "external" {
+		t.Errorf("metadata.stack = %q", ext.Artefact.Metadata.Stack)
 	}
 	// The stack's own metrics (stack up --metrics-addr) tell the same story.
 	fams := scrape(t, sp.metrics)
-	n := float64(len(ext.run.LLMComparisons))
+	n := float64(len(ext.Artefact.LLMComparisons))
 	if got := value(fams, "llm_provider_comparison_callbacks_total", map[string]string{"status": "success"}); got != n {
 		t.Errorf("llm_provider_comparison_callbacks_total %v, artefact %v comparisons", got, n)
 	}
@@ -209,11 +94,13 @@ func TestExecuteAgainstStackUpProcess(t *testing.T) {
 	if value(fams, "cj_assessment_batches_total", map[string]string{"status": "completed"}) != 1 || value(fams, "cj_assessment_waves_total", nil) < 2 {
 		t.Error("cj_assessment_batches_total / waves_total do not show one completed multi-wave batch")
 	}
-	emb := execute(t, "--seed", "9")
-	if emb.code != 0 {
-		t.Fatalf("embedded: exit %d\n%s", emb.code, emb.stderr)
+	embOut := t.TempDir()
+	code, _, stderr = runCLI(t, nil, "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", embOut, "--seed", "9", "--mock-latency", "2ms")
+	if code != 0 {
+		t.Fatalf("embedded: exit %d\n%s", code, stderr)
 	}
-	if !reflect.DeepEqual(emb.comparisonSet(), ext.comparisonSet()) {
+	emb := testkit.LoadRun(t, testkit.OnlyRunDir(t, embOut))
+	if !reflect.DeepEqual(emb.ComparisonSet(), ext.ComparisonSet()) {
 		t.Error("the embedded stack and stack up gave different comparisons for the same seed")
 	}
 }
@@ -221,9 +108,9 @@ func TestExecuteAgainstStackUpProcess(t *testing.T) {
 // Ctrl-C during capture: the journal is flushed, the artefact written, exit 130.
 func TestExecuteInterruptedExits130(t *testing.T) {
 	out := t.TempDir()
-	cmd := exec.Command(binary(t), "execute", "--no-tui", "--inputs", sample, "--output-dir", out,
+	cmd := exec.Command(binary(t), "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out,
 		"--fault", "late=1", "--late-delay", "60s")
-	cmd.Env = cleanEnv()
+	cmd.Env = testkit.CleanEnv()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -252,8 +139,7 @@ func TestExecuteInterruptedExits130(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("execute did not stop within 15s of SIGINT")
 	}
-	entries, _ := os.ReadDir(out)
-	dir := filepath.Join(out, entries[0].Name())
+	dir := testkit.OnlyRunDir(t, out)
 	rep, err := artefacts.Verify(dir)
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after interrupt: %v %+v", err, rep)

@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"eng5np/events"
+	"eng5np/internal/testkit"
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 func runWithSecrets(t *testing.T, password string, args ...string) (int, []byte) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(testkit.CleanEnv(),
 		"ENG5NP_KAFKA_SASL_PASSWORD="+password,
 		"ENG5NP_KAFKA_SASL_MECHANISM=plain",
 		"ENG5NP_KAFKA_SASL_USERNAME=runner",
@@ -71,7 +72,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	defer c.Close()
 	broker := c.ListenAddrs()[0]
-	doctor := []string{"doctor", "--inputs", sample, "--output-dir", t.TempDir(), "--stack", "external", "--kafka-bootstrap", broker,
+	doctor := []string{"doctor", "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--stack", "external", "--kafka-bootstrap", broker,
 		"--content-service-url", "http://127.0.0.1:1", "--cj-service-url", "http://127.0.0.1:1"}
 	code, out = runWithSecrets(t, plantedSASL, doctor...)
 	check("doctor (right password)", code, 1, out) // the services are absent
@@ -87,10 +88,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// A whole run with debug logs on stderr, then verify and rehydrate.
 	outDir := t.TempDir()
-	code, out = runWithSecrets(t, plantedSASL, "execute", "--no-tui", "--inputs", sample, "--output-dir", outDir,
+	code, out = runWithSecrets(t, plantedSASL, "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", outDir,
 		"--mock-latency", "2ms", "--log-level", "debug", "--fault", "malformed=0.1")
 	check("execute", code, 0, out)
-	dir := onlyRunDir(t, outDir)
+	dir := testkit.OnlyRunDir(t, outDir)
 	code, out = runWithSecrets(t, plantedSASL, "verify", dir)
 	check("verify", code, 0, out)
 	code, out = runWithSecrets(t, plantedSASL, "rehydrate", dir)

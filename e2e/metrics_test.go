@@ -1,26 +1,19 @@
-package cli
+package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"math"
-	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"eng5np/artefacts"
+	"eng5np/internal/testkit"
 	"eng5np/runner"
 )
 
@@ -35,9 +28,9 @@ type metricsRun struct {
 func startMetricsRun(t *testing.T, args ...string) *metricsRun {
 	t.Helper()
 	out := t.TempDir()
-	base := []string{"execute", "--no-tui", "--inputs", sample, "--output-dir", out,
+	base := []string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out,
 		"--metrics-addr", "127.0.0.1:0", "--metrics-linger", "60s"}
-	cmd, stdout := startBinary(t, append(base, args...)...)
+	cmd, stdout := startBinary(t, nil, append(base, args...)...)
 	m := &metricsRun{cmd: cmd, lines: make(chan string, 1024), out: out}
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -70,53 +63,6 @@ func (m *metricsRun) waitLine(t *testing.T, prefix string) string {
 	}
 }
 
-// scrape reads /metrics and returns its families by name.
-func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
-}
-
-// value sums the samples of family name whose labels include want; a
-// family without samples (a vector nothing was counted in) is 0.
-func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	f := fams[name]
-	if f == nil {
-		return 0
-	}
-	var sum float64
-next:
-	for _, m := range f.Metric {
-		labels := map[string]string{}
-		for _, l := range m.Label {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			sum += m.Counter.GetValue()
-		case m.Gauge != nil:
-			sum += m.Gauge.GetValue()
-		case m.Histogram != nil:
-			sum += float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return sum
-}
-
 // finish cuts the linger short with SIGINT and returns the exit code.
 func (m *metricsRun) finish(t *testing.T) int {
 	t.Helper()
@@ -145,20 +91,8 @@ func (m *metricsRun) finish(t *testing.T) int {
 
 func (m *metricsRun) artefact(t *testing.T) (string, *artefacts.AssessmentRun) {
 	t.Helper()
-	entries, _ := os.ReadDir(m.out)
-	if len(entries) != 1 {
-		t.Fatalf("%d run directories", len(entries))
-	}
-	dir := filepath.Join(m.out, entries[0].Name())
-	data, err := os.ReadFile(filepath.Join(dir, "assessment_run.execute.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := &artefacts.AssessmentRun{}
-	if err := json.Unmarshal(data, run); err != nil {
-		t.Fatal(err)
-	}
-	return dir, run
+	r := testkit.LoadRun(t, testkit.OnlyRunDir(t, m.out))
+	return r.Dir, r.Artefact
 }
 
 // The metrics of an execute run, scraped while it captures and once it has
@@ -288,75 +222,5 @@ func TestMetricsCountMetadataFaults(t *testing.T) {
 	}
 	if value(end, "eng5np_run_state", map[string]string{"state": string(runner.OutcomeMetadataFault)}) != 1 {
 		t.Error("run_state does not show metadata_fault")
-	}
-}
-
-// Every line of a run's log is a JSON object carrying the batch, and the
-// events a log query filters on are there.
-func TestRunLogIsJSONWithTheBatchOnEveryLine(t *testing.T) {
-	needsEmbedded(t)
-	s := execute(t, "--seed", "3", "--fault", "duplicate=0.2", "--fault", "malformed=0.1", "--log-level", "debug")
-	if s.code != 0 {
-		t.Fatalf("exit %d\n%s", s.code, s.stderr)
-	}
-	checkLogLines(t, "logs/eng5np.log", readFile(t, filepath.Join(s.dir, "logs", "eng5np.log")), s.run, true)
-	// --log-level debug also streams them to stderr, as JSON.
-	checkLogLines(t, "stderr", []byte(s.stderr), s.run, false)
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
-var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-func checkLogLines(t *testing.T, name string, data []byte, run *artefacts.AssessmentRun, complete bool) {
-	t.Helper()
-	seen := map[string]int{}
-	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
-	for i, l := range lines {
-		var rec map[string]any
-		if err := json.Unmarshal(l, &rec); err != nil {
-			t.Fatalf("%s line %d is not JSON: %v\n%s", name, i+1, err, l)
-		}
-		if rec["batch_uuid"] != run.Metadata.BatchUUID || !uuidRe.MatchString(rec["batch_uuid"].(string)) {
-			t.Fatalf("%s line %d: batch_uuid %v, run %s", name, i+1, rec["batch_uuid"], run.Metadata.BatchUUID)
-		}
-		if rec["batch_label"] == nil || rec["runner_mode"] != "execute" {
-			t.Fatalf("%s line %d lacks batch_label or runner_mode: %s", name, i+1, l)
-		}
-		ev, _ := rec["event"].(string)
-		if ev == "" {
-			t.Fatalf("%s line %d has no event name: %s", name, i+1, l)
-		}
-		seen[ev]++
-		if _, ok := rec["offset"]; ok {
-			for _, k := range []string{"topic", "partition"} {
-				if _, ok := rec[k]; !ok {
-					t.Errorf("%s line %d: an event line without %s: %s", name, i+1, k, l)
-				}
-			}
-		}
-		if ev == "comparison_applied" {
-			if rec["correlation_id"] == nil || rec["request_id"] == nil {
-				t.Errorf("%s line %d: comparison_applied without correlation and request ids: %s", name, i+1, l)
-			}
-		}
-	}
-	if !complete {
-		return
-	}
-	if seen["comparison_applied"] != len(run.LLMComparisons) {
-		t.Errorf("%s: %d comparison_applied lines for %d comparisons", name, seen["comparison_applied"], len(run.LLMComparisons))
-	}
-	for _, ev := range []string{"run_started", "request_published", "collector_started", "duplicate_skipped", "malformed_quarantined", "collector_completed", "artefact_written"} {
-		if seen[ev] == 0 {
-			t.Errorf("%s: no %s line (events seen: %v)", name, ev, seen)
-		}
 	}
 }
