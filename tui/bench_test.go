@@ -81,7 +81,8 @@ func BenchmarkCaptureWithDashboard(b *testing.B) {
 		headless += capture1(b, runner.ReporterFunc(func(runner.Event) {}))
 
 		m, br := NewModel(ctx, newFake(passAll()...), Options{Info: Info{BatchLabel: "bench"}})
-		m.screen, m.started, m.width, m.height = screenLive, true, 120, 40
+		m.screen, m.pre.started = screenLive, true
+		m.setSize(120, 40)
 		p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(io.Discard), tea.WithWindowSize(120, 40))
 		br.Start(p.Send)
 		go func() { _, _ = p.Run() }()

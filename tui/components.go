@@ -8,25 +8,12 @@ import (
 
 	"charm.land/bubbles/v2/progress"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"eng5np/runner"
 )
 
 // Every component has the same small contract: SetSize(width, height) and
 // View() string; the screen that owns it decides the keys.
-
-// fit cuts s to width cells (ANSI-aware) and pads it to exactly width.
-func fit(s string, width int) string {
-	if width <= 0 {
-		return ""
-	}
-	s = ansi.Truncate(s, width, "…")
-	if w := lipgloss.Width(s); w < width {
-		s += strings.Repeat(" ", width-w)
-	}
-	return s
-}
 
 // panel is a bordered box with a title and lines of body.
 type panel struct {
@@ -44,9 +31,9 @@ func (p *panel) View() string {
 	if inner < 4 {
 		inner = 4
 	}
-	rows := []string{fit(p.styles.PanelHead.Render(p.title), inner)}
+	rows := []string{padTo(p.styles.PanelHead.Render(p.title), inner)}
 	for _, l := range p.lines {
-		rows = append(rows, fit(l, inner))
+		rows = append(rows, padTo(l, inner))
 	}
 	if p.height > 2 {
 		for len(rows) < p.height-2 {
@@ -210,25 +197,20 @@ func (r *rankingStrip) View() string {
 	}
 	pad := strings.Repeat(" ", margin)
 	lines := []string{
-		r.styles.Label.Render(fit("anchors", margin)) + r.styles.Anchor.Render(string(anchorRows[0])),
+		r.styles.Label.Render(padTo("anchors", margin)) + r.styles.Anchor.Render(string(anchorRows[0])),
 	}
 	if strings.TrimSpace(string(anchorRows[1])) != "" {
 		lines = append(lines, pad+r.styles.Anchor.Render(string(anchorRows[1])))
 	}
 	lines = append(lines,
-		r.styles.Label.Render(fit(fmt.Sprintf("θ %+.1f", lo), margin))+r.styles.Subtle.Render(string(axis))+r.styles.Label.Render(fmt.Sprintf(" %+.1f", hi)),
-		r.styles.Label.Render(fit("students", margin))+r.styles.Student.Render(string(students)),
+		r.styles.Label.Render(padTo(fmt.Sprintf("θ %+.1f", lo), margin))+r.styles.Subtle.Render(string(axis))+r.styles.Label.Render(fmt.Sprintf(" %+.1f", hi)),
+		r.styles.Label.Render(padTo("students", margin))+r.styles.Student.Render(string(students)),
 	)
 	if r.height > len(lines) {
 		// Room for the extremes by name.
 		top, bottom := r.ranking[0], r.ranking[len(r.ranking)-1]
-		lines = append(lines, pad+r.styles.Subtle.Render(fit(fmt.Sprintf("best %s (θ %+.2f ± %.2f) · weakest %s (θ %+.2f ± %.2f)",
+		lines = append(lines, pad+r.styles.Subtle.Render(padTo(fmt.Sprintf("best %s (θ %+.2f ± %.2f) · weakest %s (θ %+.2f ± %.2f)",
 			top.ID, top.Theta, top.SE, bottom.ID, bottom.Theta, bottom.SE), span)))
 	}
 	return strings.Join(lines, "\n")
-}
-
-// helpLine renders key hints.
-func helpLine(s Styles, hints ...string) string {
-	return s.Help.Render(strings.Join(hints, " · "))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
@@ -12,7 +11,7 @@ import (
 )
 
 // Backend does the dashboard's work; the dashboard calls it only from
-// tea.Cmds. The CLI implements it with the runner.
+// tea.Cmds. runner.Controller implements it.
 type Backend interface {
 	// Checks lists the pre-flight checks in order; a new list after Reset.
 	Checks() []runner.Check
@@ -36,15 +35,16 @@ type Info struct {
 	Inputs     string
 }
 
-type screen int
+type screenID int
 
 const (
-	screenPreflight screen = iota
+	screenPreflight screenID = iota
 	screenLive
 	screenSummary
 )
 
-// Messages the dashboard receives.
+// Messages the dashboard receives from the run (through the bridge) and
+// from its own commands.
 type (
 	// preflightCheckDoneMsg carries one check's result.
 	preflightCheckDoneMsg struct {
@@ -54,73 +54,67 @@ type (
 	}
 	// phaseMsg marks a phase of the run.
 	phaseMsg struct{ runner.PhaseEvent }
-	// captureProgressMsg is a (possibly coalesced) progress snapshot.
+	// captureProgressMsg is a (possibly coalesced) progress report.
 	captureProgressMsg struct{ Progress runner.Progress }
 	// runFinishedMsg ends a run (or a resume).
 	runFinishedMsg struct{ Summary runner.Summary }
 	// clockMsg refreshes elapsed time and countdowns.
 	clockMsg time.Time
+	// signalStopMsg replaces a signal's quit while a run is live (see
+	// SignalFilter).
+	signalStopMsg struct{}
 )
 
-type checkState int
-
-const (
-	checkPending checkState = iota
-	checkRunning
-	checkDone
-)
-
-type checkRow struct {
-	check  runner.Check
-	state  checkState
-	result runner.CheckResult
+// intent is what a screen asks the dashboard to do after a key.
+type intent struct {
+	kind intentKind
+	code int // the exit code of intentQuit
 }
 
-// Model is the dashboard.
+type intentKind int
+
+const (
+	intentNone    intentKind = iota
+	intentStart              // launch the run
+	intentStop               // stop the capture (it still finishes)
+	intentResume             // resume the capture in place
+	intentSummary            // show the summary
+	intentSpin               // a screen shows a spinner again
+	intentQuit               // leave with code
+)
+
+// Model is the dashboard: three screens, one shown at a time.
 type Model struct {
 	backend Backend
-	rep     runner.Reporter // the bridge to the program, set by Run
-	info    Info
+	rep     runner.Reporter // the bridge to the program, set by NewModel
 	styles  Styles
-	keys    keyMap
-	ctx     context.Context
 
-	screen        screen
+	screen        screenID
 	width, height int
-	now           time.Time
+	pre           preflightScreen
+	live          liveScreen
+	sum           summaryScreen
 
-	gen     int // pre-flight generation, so results of a superseded run are ignored
-	checks  []checkRow
-	spinner spinner.Model
-
-	phase       runner.PhaseEvent
-	snap        *runner.Progress
-	confirmStop bool
-	stopping    bool
-	resumes     int
-
-	summary   *runner.Summary
-	faultHold bool // a hard fault ended the run; the live view shows it until Enter
-	exitCode  int
-	started   bool
-	startNow  bool // start the backend from Init (no pre-flight screen)
-	spinning  bool // the spinner's tick loop is running
+	spinner  spinner.Model
+	spinning bool // the spinner's tick loop is running
+	exitCode int
+	startNow bool // start the backend from Init (no pre-flight screen)
 }
 
 // New builds the dashboard for a backend.
 func New(ctx context.Context, b Backend, info Info) Model {
-	m := Model{backend: b, info: info, styles: DefaultStyles(), keys: defaultKeys(), ctx: ctx,
-		width: 80, height: 24, spinner: spinner.New(spinner.WithSpinner(spinner.Dot))}
-	m.resetChecks()
+	s := DefaultStyles()
+	m := Model{backend: b, styles: s, spinner: spinner.New(spinner.WithSpinner(spinner.Dot)),
+		pre: newPreflightScreen(ctx, b, info, s), live: newLiveScreen(info, s), sum: newSummaryScreen(s)}
+	m.setSize(80, 24)
 	return m
 }
 
-func (m *Model) resetChecks() {
-	m.gen++
-	m.checks = nil
-	for _, c := range m.backend.Checks() {
-		m.checks = append(m.checks, checkRow{check: c})
-	}
+func (m *Model) setSize(w, h int) {
+	m.width, m.height = w, h
+	m.pre.SetSize(w, h)
+	m.live.SetSize(w, h)
+	m.sum.SetSize(w, h)
 }
 
 // ExitCode is the code the process should exit with once the program ends:
@@ -136,33 +130,26 @@ func clock() tea.Cmd {
 func (m Model) Init() tea.Cmd {
 	// Init cannot change the model, so the spinner's first tick loop is
 	// started here unconditionally and stops itself when not shown.
-	first := m.runCheck(0)
+	first := m.pre.runCheck(0)
 	if m.startNow {
-		b, rep := m.backend, m.rep
-		first = func() tea.Msg { b.Start(rep); return nil }
+		first = m.start()
 	}
 	return tea.Batch(first, m.spinner.Tick, clock(), func() tea.Msg { return clockMsg(time.Now()) })
 }
 
-func (m *Model) runCheck(i int) tea.Cmd {
-	if i >= len(m.checks) {
-		return nil
-	}
-	m.checks[i].state = checkRunning
-	b, ctx, gen := m.backend, m.ctx, m.gen
-	return func() tea.Msg {
-		return preflightCheckDoneMsg{Gen: gen, Index: i, Result: b.RunCheck(ctx, i)}
-	}
+// start is the command that launches the run.
+func (m Model) start() tea.Cmd {
+	b, rep := m.backend, m.rep
+	return func() tea.Msg { b.Start(rep); return nil }
 }
 
-// spinnerShown reports whether a spinner is on screen.
+// spinnerShown reports whether the current screen shows a spinner.
 func (m Model) spinnerShown() bool {
 	switch m.screen {
 	case screenPreflight:
-		done, _ := m.preflightDone()
-		return !done
+		return m.pre.spinning()
 	case screenLive:
-		return m.snap == nil
+		return m.live.spinning()
 	}
 	return false
 }
@@ -176,82 +163,85 @@ func (m *Model) spin() tea.Cmd {
 	return m.spinner.Tick
 }
 
-// preflightDone reports whether every check finished, and whether one failed.
-func (m Model) preflightDone() (done, blocked bool) {
-	for _, c := range m.checks {
-		if c.state != checkDone {
-			return false, false
-		}
-		if c.result.Status == runner.Fail {
-			blocked = true
-		}
-	}
-	return true, blocked
-}
-
-// Update handles a message; it never does I/O (work runs in the Cmds).
+// Update routes a message to the screens; it never does I/O (work runs in
+// the Cmds).
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
+		m.setSize(msg.Width, msg.Height)
 		return m, nil
 	case clockMsg:
-		m.now = time.Time(msg)
+		m.live, _, _ = m.live.Update(msg)
 		return m, clock()
 	case spinner.TickMsg:
 		// The spinner only ticks while one is on screen: every tick redraws,
 		// and the live view has no spinner once data flows.
-		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
+		m.pre.frame, m.live.frame = m.spinner.View(), m.spinner.View()
 		if !m.spinnerShown() {
 			m.spinning = false
 			return m, nil
 		}
 		return m, cmd
 	case preflightCheckDoneMsg:
-		if msg.Gen != m.gen || msg.Index >= len(m.checks) {
-			return m, nil
-		}
-		m.checks[msg.Index].state = checkDone
-		m.checks[msg.Index].result = msg.Result
-		return m, m.runCheck(msg.Index + 1)
-	case phaseMsg:
-		m.phase = msg.PhaseEvent
-		return m, nil
-	case captureProgressMsg:
-		s := msg.Progress
-		m.snap = &s
-		m.now = s.Now
-		return m, nil
+		m.pre, cmd, _ = m.pre.Update(msg)
+		return m, cmd
+	case phaseMsg, captureProgressMsg, signalStopMsg:
+		var in intent
+		m.live, cmd, in = m.live.Update(msg)
+		return m.apply(in, cmd)
 	case runFinishedMsg:
 		sum := msg.Summary
-		m.summary = &sum
+		m.sum.sum = &sum
 		m.exitCode = sum.ExitCode
-		m.confirmStop, m.stopping = false, false
-		if sum.Outcome == runner.OutcomeMetadataFault && m.snap != nil {
+		m.live.confirmStop, m.live.stopping = false, false
+		if sum.Outcome == runner.OutcomeMetadataFault && m.live.snap != nil {
 			// The red faults panel keeps the focus until the user has seen it.
-			m.faultHold = true
+			m.live.faultHold, m.live.exitCode = true, sum.ExitCode
 			return m, nil
 		}
 		m.screen = screenSummary
 		return m, nil
 	case tea.KeyPressMsg:
-		return m.key(msg)
-	case signalStopMsg:
-		// SIGINT or SIGTERM from outside the terminal during a run: stop
-		// cleanly without asking; the summary follows.
-		if !m.stopping {
-			m.confirmStop, m.stopping = false, true
-			b := m.backend
-			return m, func() tea.Msg { b.Stop(); return nil }
+		var in intent
+		switch m.screen {
+		case screenPreflight:
+			m.pre, cmd, in = m.pre.Update(msg)
+		case screenLive:
+			m.live, cmd, in = m.live.Update(msg)
+		case screenSummary:
+			m.sum, cmd, in = m.sum.Update(msg)
 		}
+		return m.apply(in, cmd)
 	}
 	return m, nil
 }
 
-// signalStopMsg replaces a signal's quit while a run is live (see
-// SignalFilter).
-type signalStopMsg struct{}
+// apply carries out a screen's intent, with the screen's own command.
+func (m Model) apply(in intent, cmd tea.Cmd) (tea.Model, tea.Cmd) {
+	b, rep := m.backend, m.rep
+	switch in.kind {
+	case intentStart:
+		m.screen = screenLive
+		return m, tea.Batch(cmd, m.start(), m.spin())
+	case intentStop:
+		return m, tea.Batch(cmd, func() tea.Msg { b.Stop(); return nil })
+	case intentResume:
+		m.live.restart()
+		m.sum.sum = nil
+		m.screen = screenLive
+		return m, tea.Batch(cmd, func() tea.Msg { b.Resume(rep); return nil }, m.spin())
+	case intentSummary:
+		m.screen = screenSummary
+	case intentSpin:
+		return m, tea.Batch(cmd, m.spin())
+	case intentQuit:
+		m.exitCode = in.code
+		return m, tea.Batch(cmd, tea.Quit)
+	}
+	return m, cmd
+}
 
 // SignalFilter keeps a signal from ending the program in the middle of a
 // capture: on the live screen, Bubble Tea's InterruptMsg (SIGINT) and
@@ -260,75 +250,18 @@ type signalStopMsg struct{}
 func SignalFilter(mm tea.Model, msg tea.Msg) tea.Msg {
 	switch msg.(type) {
 	case tea.InterruptMsg, tea.QuitMsg:
-		if m, ok := mm.(Model); ok && m.screen == screenLive && !m.faultHold {
+		if m, ok := mm.(Model); ok && m.screen == screenLive && !m.live.faultHold {
 			return signalStopMsg{}
 		}
 	}
 	return msg
 }
 
-func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch m.screen {
-	case screenPreflight:
-		switch {
-		case key.Matches(msg, m.keys.Quit):
-			m.exitCode = 0
-			return m, tea.Quit
-		case key.Matches(msg, m.keys.Rerun):
-			if done, _ := m.preflightDone(); !done {
-				return m, nil
-			}
-			m.backend.Reset()
-			m.resetChecks()
-			first := m.runCheck(0)
-			return m, tea.Batch(first, m.spin())
-		case key.Matches(msg, m.keys.Start):
-			if done, blocked := m.preflightDone(); !done || blocked || m.started {
-				return m, nil
-			}
-			m.started = true
-			m.screen = screenLive
-			b, rep := m.backend, m.rep
-			return m, tea.Batch(func() tea.Msg { b.Start(rep); return nil }, m.spin())
-		}
-	case screenLive:
-		switch {
-		case m.faultHold && key.Matches(msg, m.keys.Start):
-			m.faultHold = false
-			m.screen = screenSummary
-		case m.faultHold && key.Matches(msg, m.keys.Quit):
-			return m, tea.Quit
-		case m.faultHold:
-		case m.confirmStop && key.Matches(msg, m.keys.Yes):
-			m.confirmStop, m.stopping = false, true
-			b := m.backend
-			return m, func() tea.Msg { b.Stop(); return nil }
-		case m.confirmStop && key.Matches(msg, m.keys.No):
-			m.confirmStop = false
-		case !m.confirmStop && !m.stopping && key.Matches(msg, m.keys.Stop):
-			m.confirmStop = true
-		}
-	case screenSummary:
-		switch {
-		case key.Matches(msg, m.keys.Quit):
-			return m, tea.Quit
-		case key.Matches(msg, m.keys.Resume) && m.summary != nil && m.summary.Resumable:
-			m.resumes++
-			m.screen = screenLive
-			m.snap = nil
-			m.summary = nil
-			b, rep := m.backend, m.rep
-			return m, tea.Batch(func() tea.Msg { b.Resume(rep); return nil }, m.spin())
-		}
-	}
-	return m, nil
-}
-
 // View renders the current screen.
 func (m Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
-	v.WindowTitle = "eng5np · " + m.info.BatchLabel
+	v.WindowTitle = "eng5np · " + m.live.info.BatchLabel
 	return v
 }
 
@@ -338,9 +271,9 @@ func (m Model) render() string {
 	}
 	switch m.screen {
 	case screenLive:
-		return m.renderLive()
+		return m.live.View()
 	case screenSummary:
-		return m.renderSummary()
+		return m.sum.View()
 	}
-	return m.renderPreflight()
+	return m.pre.View()
 }

@@ -16,7 +16,7 @@ import (
 
 // bridge delivers a run's events to the program. Progress snapshots are
 // coalesced — only the latest waits, and it is sent at most every
-// progressEvery — so a fast capture never waits for the screen; phases and
+// coalesceEvery — so a fast capture never waits for the screen; phases and
 // the finish are always delivered, in order, after any pending snapshot.
 type bridge struct {
 	send   func(tea.Msg)
@@ -28,7 +28,7 @@ type bridge struct {
 	done   chan struct{}
 }
 
-const progressEvery = 50 * time.Millisecond
+const coalesceEvery = 50 * time.Millisecond
 
 func newBridge() *bridge {
 	return &bridge{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
@@ -48,7 +48,7 @@ func (b *bridge) start(send func(tea.Msg)) {
 			select {
 			case <-b.stop:
 				return
-			case <-time.After(progressEvery):
+			case <-time.After(coalesceEvery):
 			}
 		}
 	}()
@@ -130,7 +130,7 @@ func NewModel(ctx context.Context, b Backend, opts Options) (Model, *Bridge) {
 	br := newBridge()
 	m.rep = br
 	if opts.StartLive {
-		m.screen, m.started, m.startNow = screenLive, true, true
+		m.screen, m.pre.started, m.startNow = screenLive, true, true
 	}
 	return m, &Bridge{b: br}
 }

@@ -87,10 +87,10 @@ func passAll() []runner.CheckResult {
 // preflightModel is a model whose checks have all run.
 func preflightModel(w, h int, results []runner.CheckResult) Model {
 	m := New(context.Background(), newFake(results...), Info{BatchLabel: "sample-later-start", Stack: "embedded", Inputs: "examples/sample"})
-	m.width, m.height = w, h
-	for i := range m.checks {
-		m.checks[i].state = checkDone
-		m.checks[i].result = results[i]
+	m.setSize(w, h)
+	for i := range m.pre.checks {
+		m.pre.checks[i].state = checkDone
+		m.pre.checks[i].result = results[i]
 	}
 	return m
 }
@@ -128,17 +128,17 @@ func snapshot(comparisons int) runner.Progress {
 func liveModel(w, h int, snap runner.Progress) Model {
 	m := preflightModel(w, h, passAll())
 	m.screen = screenLive
-	m.started = true
-	m.snap = &snap
-	m.now = snap.Now
-	m.phase = runner.PhaseEvent{Phase: runner.PhaseCapturing}
+	m.pre.started = true
+	m.live.snap = &snap
+	m.live.now = snap.Now
+	m.live.phase = runner.PhaseEvent{Phase: runner.PhaseCapturing}
 	return m
 }
 
 func summaryModel(w, h int, s runner.Summary) Model {
 	m := preflightModel(w, h, passAll())
 	m.screen = screenSummary
-	m.summary = &s
+	m.sum.sum = &s
 	m.exitCode = s.ExitCode
 	return m
 }
@@ -190,13 +190,13 @@ func fixtures() []fixture {
 		{"live_normal", func(w, h int) Model { return liveModel(w, h, snapshot(84)) }},
 		{"live_hard_fault", func(w, h int) Model {
 			m := liveModel(w, h, fault)
-			m.faultHold, m.exitCode = true, 3
+			m.live.faultHold, m.live.exitCode, m.exitCode = true, 3, 3
 			return m
 		}},
 		{"live_budget_exceeded", func(w, h int) Model { return liveModel(w, h, over) }},
 		{"live_confirm_stop", func(w, h int) Model {
 			m := liveModel(w, h, snapshot(84))
-			m.confirmStop = true
+			m.live.confirmStop = true
 			return m
 		}},
 		{"summary_completed", func(w, h int) Model { return summaryModel(w, h, completedSummary()) }},
@@ -269,7 +269,7 @@ func TestScreenContract(t *testing.T) {
 	}
 }
 
-func (m Model) snapshotForTest() runner.Progress { return *m.snap }
+func (m Model) snapshotForTest() runner.Progress { return *m.live.snap }
 
 // Resizing re-lays out every screen; a terminal below 60×16 gets a notice.
 func TestResize(t *testing.T) {

@@ -58,8 +58,8 @@ func TestUpdatePreflight(t *testing.T) {
 	f := newFake()
 	m := New(context.Background(), f, Info{BatchLabel: "b"})
 	// Checks run one after another: each result starts the next check.
-	cmd := m.runCheck(0)
-	for i := 0; i < len(m.checks); i++ {
+	cmd := m.pre.runCheck(0)
+	for i := 0; i < len(m.pre.checks); i++ {
 		msgs := runCmd(cmd)
 		done := msgs[0].(preflightCheckDoneMsg)
 		if done.Index != i {
@@ -68,31 +68,31 @@ func TestUpdatePreflight(t *testing.T) {
 		var nm tea.Model
 		nm, cmd = m.Update(done)
 		m = nm.(Model)
-		if i < len(m.checks)-1 && m.checks[i+1].state != checkRunning {
+		if i < len(m.pre.checks)-1 && m.pre.checks[i+1].state != checkRunning {
 			t.Fatalf("check %d did not start after %d", i+1, i)
 		}
 	}
 	if cmd != nil {
 		t.Error("a command after the last check")
 	}
-	if d, b := m.preflightDone(); !d || b {
+	if d, b := m.pre.done(); !d || b {
 		t.Fatalf("done %v blocked %v", d, b)
 	}
 
 	// A result from a superseded run of the checks is ignored.
-	nm, _ := m.Update(preflightCheckDoneMsg{Gen: m.gen - 1, Index: 0, Result: runner.CheckResult{Status: runner.Fail}})
-	if nm.(Model).checks[0].result.Status == runner.Fail {
+	nm, _ := m.Update(preflightCheckDoneMsg{Gen: m.pre.gen - 1, Index: 0, Result: runner.CheckResult{Status: runner.Fail}})
+	if nm.(Model).pre.checks[0].result.Status == runner.Fail {
 		t.Error("a stale result was applied")
 	}
 
 	// r re-runs the checks.
 	nm, cmd = m.Update(press("r"))
 	rm := nm.(Model)
-	if rm.gen != m.gen+1 || rm.checks[0].state != checkRunning || cmd == nil || !slices.Contains(f.calls, "reset") {
-		t.Errorf("r did not re-run the checks: gen %d→%d", m.gen, rm.gen)
+	if rm.pre.gen != m.pre.gen+1 || rm.pre.checks[0].state != checkRunning || cmd == nil || !slices.Contains(f.calls, "reset") {
+		t.Errorf("r did not re-run the checks: gen %d→%d", m.pre.gen, rm.pre.gen)
 	}
 	// r while checks run does nothing.
-	if nm, _ := rm.Update(press("r")); nm.(Model).gen != rm.gen {
+	if nm, _ := rm.Update(press("r")); nm.(Model).pre.gen != rm.pre.gen {
 		t.Error("r restarted checks that were running")
 	}
 
@@ -135,7 +135,7 @@ func TestUpdatePreflightBlocked(t *testing.T) {
 		t.Error("the blocked checklist does not say how to go on")
 	}
 	// Enter before the checks finished does nothing either.
-	m.checks[11].state = checkRunning
+	m.pre.checks[11].state = checkRunning
 	if nm, _ := m.Update(press("enter")); nm.(Model).screen != screenPreflight {
 		t.Error("enter started a run while checks were running")
 	}
@@ -147,27 +147,27 @@ func TestUpdateLive(t *testing.T) {
 	m.backend = f
 
 	nm, _ := m.Update(phaseMsg{runner.PhaseEvent{Phase: runner.PhasePublishing}})
-	if nm.(Model).phase.Phase != runner.PhasePublishing {
+	if nm.(Model).live.phase.Phase != runner.PhasePublishing {
 		t.Error("phase not shown")
 	}
 	s := snapshot(50)
 	nm, _ = m.Update(captureProgressMsg{Progress: s})
-	if nm.(Model).snap.Comparisons != 50 {
+	if nm.(Model).live.snap.Comparisons != 50 {
 		t.Error("progress not applied")
 	}
 	nm, cmd := m.Update(clockMsg(t0.Add(time.Minute)))
-	if !nm.(Model).now.Equal(t0.Add(time.Minute)) || cmd == nil {
+	if !nm.(Model).live.now.Equal(t0.Add(time.Minute)) || cmd == nil {
 		t.Error("the clock does not tick")
 	}
 
 	// q asks first; n and esc keep capturing; y, enter or ctrl+c stop.
 	nm, _ = m.Update(press("q"))
 	cm := nm.(Model)
-	if !cm.confirmStop || !strings.Contains(cm.render(), "Stop capturing?") {
+	if !cm.live.confirmStop || !strings.Contains(cm.render(), "Stop capturing?") {
 		t.Fatal("q did not ask to confirm")
 	}
 	for _, k := range []string{"n", "esc"} {
-		if nm, _ := cm.Update(press(k)); nm.(Model).confirmStop {
+		if nm, _ := cm.Update(press(k)); nm.(Model).live.confirmStop {
 			t.Errorf("%s did not cancel the stop", k)
 		}
 	}
@@ -175,7 +175,7 @@ func TestUpdateLive(t *testing.T) {
 		f.calls = nil
 		nm, cmd := cm.Update(press(k))
 		runCmd(cmd)
-		if !nm.(Model).stopping || !slices.Contains(f.calls, "stop") {
+		if !nm.(Model).live.stopping || !slices.Contains(f.calls, "stop") {
 			t.Errorf("%s did not stop the run", k)
 		}
 	}
@@ -183,7 +183,7 @@ func TestUpdateLive(t *testing.T) {
 	f.calls = nil
 	nm, cmd = m.Update(signalStopMsg{})
 	runCmd(cmd)
-	if !nm.(Model).stopping || !slices.Contains(f.calls, "stop") {
+	if !nm.(Model).live.stopping || !slices.Contains(f.calls, "stop") {
 		t.Error("a signal did not stop the run")
 	}
 
@@ -197,8 +197,8 @@ func TestUpdateLive(t *testing.T) {
 	fault.Outcome, fault.ExitCode = runner.OutcomeMetadataFault, 3
 	nm, _ = m.Update(runFinishedMsg{Summary: fault})
 	hm := nm.(Model)
-	if hm.screen != screenLive || !hm.faultHold || hm.ExitCode() != 3 {
-		t.Fatalf("fault: screen %v hold %v exit %d", hm.screen, hm.faultHold, hm.ExitCode())
+	if hm.screen != screenLive || !hm.live.faultHold || hm.ExitCode() != 3 {
+		t.Fatalf("fault: screen %v hold %v exit %d", hm.screen, hm.live.faultHold, hm.ExitCode())
 	}
 	if nm, _ := hm.Update(press("enter")); nm.(Model).screen != screenSummary {
 		t.Error("enter did not move from the fault to the summary")
@@ -216,7 +216,7 @@ func TestUpdateSummary(t *testing.T) {
 	m.backend = f
 	nm, cmd := m.Update(press("r"))
 	runCmd(cmd)
-	if nm.(Model).screen != screenLive || !slices.Contains(f.calls, "resume") || nm.(Model).resumes != 1 {
+	if nm.(Model).screen != screenLive || !slices.Contains(f.calls, "resume") || nm.(Model).live.resumes != 1 {
 		t.Errorf("r did not resume in place: %v", f.calls)
 	}
 	nm, cmd = m.Update(press("q"))
