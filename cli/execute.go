@@ -18,6 +18,7 @@ import (
 	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/devstack"
+	"eng5np/huleedu"
 	"eng5np/inputs"
 	"eng5np/metrics"
 	"eng5np/runner"
@@ -50,9 +51,16 @@ func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg
 	if err != nil {
 		return nil, exitf(runner.ExitUsage, "pass an existing id,quality CSV with --ground-truth", "%v", err)
 	}
+	// The embedded stack is a dev deployment set up for this batch: its
+	// assignment has instructions and a student prompt, so a first run needs
+	// nothing. (A batch with problems is reported by the pre-flight.)
+	var seed []devstack.Assignment
+	if plan, err := runner.BuildPlan(cfg); err == nil && plan.Settings.AssignmentID != "" {
+		seed = append(seed, devstack.AssignmentOf(plan.Settings.AssignmentID, plan.Batch))
+	}
 	s, err := devstack.Start(ctx, devstack.Options{Partitions: cfg.DevStack.Partitions, TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed,
 		MockLatency: cfg.DevStack.MockLatency, LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt,
-		Pricing: cfg.Pricing, Logger: logger, Metrics: reg})
+		Pricing: cfg.Pricing, Logger: logger, Metrics: reg, Assignments: seed})
 	if err != nil {
 		return nil, exitf(runner.ExitFailure, "check that loopback networking works on this machine", "cannot start the embedded stack: %v", err)
 	}
@@ -62,7 +70,10 @@ func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg
 		s.Close()
 		return nil, err
 	}
-	return &stackHandle{endpoints: runner.Endpoints{Kafka: conn, ContentURL: s.URL, CJURL: s.URL}, embedded: s}, nil
+	// Its admin API is authenticated with the stack's own secret, whatever
+	// tokens the environment holds for other deployments.
+	admin := huleedu.NewAdminAuth(huleedu.AuthSettings{JWTSecretKey: s.JWTSecret, Subject: "eng5np:" + runner.UserID(cfg)})
+	return &stackHandle{endpoints: runner.Endpoints{Kafka: conn, ContentURL: s.URL, CJURL: s.URL, Admin: admin, HTTPTimeout: cfg.HTTPTimeout}, embedded: s}, nil
 }
 
 func newExecuteCmd(e *env) *cobra.Command {
@@ -166,15 +177,22 @@ func newDoctorCmd(e *env) *cobra.Command {
 		Use:   "doctor",
 		Short: "Run the pre-flight checks only and print them",
 		Long: `doctor runs the checks execute runs before it publishes anything, in the same
-order, and prints each with pass/warn/fail, its duration and a one-line fix:
+order, and prints each with pass/warn/fail (or skip, after a failed check it
+needs), its duration and a one-line fix:
 
   config valid, inputs complete and readable, grades belong to the scale, schema
   loads, output dir writable, broker reachable (within 5 s), topics present,
-  content service reachable, CJ service reachable, anchors registered (missing
-  ones are registered), model priced, cost estimate within budget.
+  content service reachable, CJ service reachable, admin auth (a token the CJ
+  admin API accepts), assignment instructions (on the batch's grade scale, with a
+  student prompt), anchors registered (compared, not registered), model priced,
+  cost estimate within budget.
 
-With the default --stack embedded it starts the embedded stack to check it;
-with --stack external it checks the services at the given addresses.
+doctor writes nothing to any service: it only reads. Every HTTP request is
+bounded by --http-timeout. With the default --stack embedded it starts the
+embedded stack to check it; with --stack external it checks the services at the
+given addresses, authenticating to the CJ admin API with HULEEDU_SERVICE_ACCOUNT_TOKEN,
+HULEEDU_ADMIN_TOKEN, ENG5NP_CJ_ADMIN_TOKEN or a token minted with
+ENG5NP_JWT_SECRET_KEY (docs/RUNBOOK.md, "A real deployment").
 
 Exit status: 0 when no check failed (warnings allowed), 1 when one did.`,
 		Example: `  eng5np doctor

@@ -18,12 +18,17 @@ import (
 	"eng5np/devstack"
 	"eng5np/events"
 	"eng5np/fault"
+	"eng5np/inputs"
 	"eng5np/metrics"
 	"eng5np/runner"
 )
 
-// defaultGroundTruth is the sample batch's, used by `stack up` when present.
-const defaultGroundTruth = "examples/sample/ground_truth.csv"
+// The sample batch, whose ground truth and assignment `stack up` uses when
+// it is present (run from a checkout).
+const (
+	sampleBatch        = "examples/sample"
+	defaultGroundTruth = sampleBatch + "/ground_truth.csv"
+)
 
 func newStackCmd(e *env) *cobra.Command {
 	stack := &cobra.Command{
@@ -50,14 +55,23 @@ func newStackUpCmd(e *env) *cobra.Command {
 		Long: `up starts, on 127.0.0.1:
   - a Kafka-protocol broker (kfake) with the five topics created (the
     comparison-result topic with --partitions partitions, the others with one);
-  - the content service (/v1/content) and the CJ admin API
-    (/api/v1/anchors/register, /admin/v1/anchors/assignment/{id}) on one HTTP port;
+  - the content service (/v1/content) and the CJ service's HTTP API on one port:
+    anchor registration (/api/v1/anchors/register) and the admin API under
+    /admin/v1 (anchor summary, assessment instructions, student prompts, judge
+    rubrics), which takes only a Bearer JWT with the admin role signed with the
+    stack's secret, as the real service does;
   - the CJ Assessment service: consumes CJ requests, sends pairs in waves to the
     LLM provider, refits Bradley–Terry after each wave, publishes completed and
     result (or failed);
   - the mock LLM provider: a seeded judge whose verdicts follow a logistic model
     over the latent qualities in --ground-truth (default examples/sample's file
     when present; essays it lacks get a text heuristic).
+
+The admin API's secret is ENG5NP_JWT_SECRET_KEY when set, else a fresh random one
+that up prints first, as the line ENG5NP_JWT_SECRET_KEY=<secret>: export it in the
+shell that runs eng5np against this stack. Like a dev deployment, the stack starts
+with the sample batch's assignment set up (its instructions and student prompt);
+any other assignment needs ` + "`eng5np assignment setup`" + ` first.
 
 For a given --seed, pairs and verdicts are a pure function of the seed, the essay
 ids, the wave and the pair's orientation: the same seed gives the same comparisons,
@@ -97,16 +111,23 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 				defer srv.Close()
 				fmt.Fprintf(e.stdout, "metrics: http://%s/metrics\n", srv.Addr)
 			}
+			// Seeded like a dev deployment: the sample batch's assignment has
+			// its instructions and student prompt; any other starts empty.
+			var seed []devstack.Assignment
+			if b, err := inputs.Load(sampleBatch, inputs.Options{}); err == nil && b.Config.AssignmentID != "" {
+				seed = append(seed, devstack.AssignmentOf(b.Config.AssignmentID, b))
+			}
 			s, err := devstack.Start(ctx, devstack.Options{
 				KafkaPort: cfg.DevStack.KafkaPort, HTTPPort: cfg.DevStack.HTTPPort, Partitions: cfg.DevStack.Partitions,
 				TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed, MockLatency: cfg.DevStack.MockLatency,
 				LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt, Pricing: cfg.Pricing,
 				DataDir: cfg.DevStack.DataDir, Logger: logger, Metrics: registerer(reg),
+				JWTSecret: cfg.Auth.JWTSecretKey.Reveal(), JWTIssuer: cfg.Auth.JWTIssuer, JWTAudience: cfg.Auth.JWTAudience, Assignments: seed,
 			})
 			if err != nil {
 				return exitf(runner.ExitFailure, "free the port or pass another with --kafka-port / --http-port (0 picks a free one)", "%v", err)
 			}
-			printStackBanner(e.stdout, s, cfg, gtDesc)
+			printStackBanner(e.stdout, s, cfg, gtDesc, seed)
 			<-ctx.Done()
 			fmt.Fprintln(e.stdout, "stopping the dev stack...")
 			done := make(chan struct{})
@@ -124,22 +145,36 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 	return cmd
 }
 
-func printStackBanner(w io.Writer, s *devstack.Stack, cfg *config.Config, gtDesc string) {
+func printStackBanner(w io.Writer, s *devstack.Stack, cfg *config.Config, gtDesc string, seeded []devstack.Assignment) {
 	faults := cfg.DevStack.Faults.String()
 	if faults == "" {
 		faults = "none"
 	}
 	tp := events.NewTopics(cfg.Kafka.TopicPrefix)
+	// The one secret eng5np ever prints: the one it made for its own dev
+	// deployment, so that other shells can authenticate to it.
+	if cfg.Auth.JWTSecretKey == "" {
+		fmt.Fprintln(w, "The CJ admin API's JWT secret; give it to every eng5np that uses this stack:")
+		fmt.Fprintf(w, "ENG5NP_JWT_SECRET_KEY=%s\n", s.JWTSecret)
+	} else {
+		fmt.Fprintln(w, "The CJ admin API uses the JWT secret of ENG5NP_JWT_SECRET_KEY in this shell.")
+	}
 	fmt.Fprintf(w, "eng5np dev stack is up (seed %d, faults: %s, mock latency %s)\n", cfg.DevStack.Seed, faults, cfg.DevStack.MockLatency)
 	fmt.Fprintf(w, "  Kafka bootstrap    %s\n", s.Bootstrap)
 	fmt.Fprintf(w, "  content service    %s/v1/content\n", s.URL)
-	fmt.Fprintf(w, "  CJ admin           %s/admin/v1/anchors/assignment/{id}\n", s.URL)
+	fmt.Fprintf(w, "  CJ service         %s (admin API under /admin/v1, Bearer JWT with the admin role)\n", s.URL)
+	for _, a := range seeded {
+		fmt.Fprintf(w, "  assignment         %s set up (instructions and student prompt, %s)\n", a.ID, a.GradeScale)
+	}
+	if len(seeded) == 0 {
+		fmt.Fprintln(w, "  assignments        none set up: run `eng5np assignment setup` for yours")
+	}
 	fmt.Fprintf(w, "  topics             %s\n", strings.Join(tp.All(), "\n                     "))
 	fmt.Fprintf(w, "  ground truth       %s\n", gtDesc)
 	if cfg.DevStack.DataDir != "" {
 		fmt.Fprintf(w, "  broker data        %s\n", cfg.DevStack.DataDir)
 	}
-	fmt.Fprintf(w, "\nRun a batch against it:\n  eng5np execute --stack external --kafka-bootstrap %s --content-service-url %s --cj-service-url %s\n", s.Bootstrap, s.URL, s.URL)
+	fmt.Fprintf(w, "\nRun a batch against it (with ENG5NP_JWT_SECRET_KEY set as above):\n  eng5np execute --stack external --kafka-bootstrap %s --content-service-url %s --cj-service-url %s --llm-provider mock --llm-model mock-judge-small\n", s.Bootstrap, s.URL, s.URL)
 	fmt.Fprintf(w, "Watch the callbacks:\n  kcat -C -b %s -t %s -o end\n", s.Bootstrap, tp.ComparisonResult())
 	fmt.Fprintln(w, "Ctrl-C stops the stack.")
 }

@@ -18,6 +18,9 @@ const (
 	CmdDoctor  Command = "doctor"
 	CmdStackUp Command = "stack up"
 	CmdConfig  Command = "config"
+	// CmdAssignment is `assignment show`, `assignment setup` and `anchors
+	// register`.
+	CmdAssignment Command = "assignment"
 )
 
 // Groups of keys that several commands share.
@@ -31,6 +34,8 @@ var (
 		"content_service_url", "cj_service_url"}
 	// embeddedKeys configure the embedded stack.
 	embeddedKeys = []string{"seed", "mock_latency", "fault", "late_delay", "partitions", "ground_truth"}
+	// serviceKeys say how eng5np talks to the HuleEdu services' HTTP APIs.
+	serviceKeys = []string{"http_timeout", "cj_admin_token", "jwt_secret_key", "jwt_issuer", "jwt_audience"}
 	// runKeys configure a capture.
 	runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "metrics_linger", "log_level", "no_tui"}
 )
@@ -54,11 +59,14 @@ func concat(groups ...[]string) []string {
 var commandKeys = map[Command][]string{
 	CmdPlan:    planKeys,
 	CmdDryRun:  concat(planKeys, []string{"output_dir"}),
-	CmdExecute: concat(planKeys, []string{"output_dir", "no_kafka"}, connectionKeys, embeddedKeys, runKeys),
-	CmdDoctor:  concat(planKeys, []string{"output_dir", "no_kafka", "log_level"}, connectionKeys, embeddedKeys),
-	CmdResume:  concat(connectionKeys, runKeys),
+	CmdExecute: concat(planKeys, []string{"output_dir", "no_kafka", "user_id", "org_id"}, connectionKeys, serviceKeys, embeddedKeys, runKeys),
+	CmdDoctor:  concat(planKeys, []string{"output_dir", "no_kafka", "log_level"}, connectionKeys, serviceKeys, embeddedKeys),
+	CmdResume:  concat(connectionKeys, serviceKeys, runKeys),
+	// The assignment and anchors commands talk to a deployment's HTTP
+	// services only.
+	CmdAssignment: concat([]string{"inputs", "assignment_id", "grade_scale", "content_service_url", "cj_service_url", "log_level"}, serviceKeys),
 	CmdStackUp: {"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir",
-		"topic_prefix", "log_level", "pricing", "metrics_addr"},
+		"topic_prefix", "log_level", "pricing", "metrics_addr", "jwt_secret_key", "jwt_issuer", "jwt_audience"},
 	CmdConfig: KeyNames(),
 }
 

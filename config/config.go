@@ -40,6 +40,10 @@ type Config struct {
 	Kafka             Kafka
 	ContentServiceURL string
 	CJServiceURL      string
+	HTTPTimeout       time.Duration
+	Auth              Auth
+	UserID            string // who the LLM usage is billed to
+	OrgID             string
 
 	CompletionTimeout   time.Duration
 	PostCompletionGrace time.Duration
@@ -65,6 +69,22 @@ type LLM struct {
 	Model       string
 	Temperature *float64
 	MaxTokens   *int
+}
+
+// Auth is how eng5np authenticates to the CJ admin API: a token it was
+// given (looked for in this order), or a secret to mint one with.
+type Auth struct {
+	ServiceAccountToken Secret // env HULEEDU_SERVICE_ACCOUNT_TOKEN
+	AdminToken          Secret // env HULEEDU_ADMIN_TOKEN
+	CJAdminToken        Secret // key cj_admin_token
+	JWTSecretKey        Secret // key jwt_secret_key
+	JWTIssuer           string
+	JWTAudience         string
+	// Environment is ENVIRONMENT (or else HULEEDU_ENVIRONMENT), and
+	// EnvironmentVar the one that gave it: minting is refused in
+	// production and staging.
+	Environment    string
+	EnvironmentVar string
 }
 
 // Kafka holds the client settings for an external cluster.
@@ -266,10 +286,31 @@ func load(fs *pflag.FlagSet, getenv func(string) string, environ []string) (*Con
 		k.set(c, val)
 		c.values[k.name] = displayValue(k, val)
 	}
+	c.readHuleEduEnvironment(environ)
 	if err := c.check(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readHuleEduEnvironment takes the variables the HuleEdu tooling reads: the
+// admin tokens and the deployment's environment.
+func (c *Config) readHuleEduEnvironment(environ []string) {
+	if v, ok := lookupEnv(environ, "HULEEDU_SERVICE_ACCOUNT_TOKEN"); ok {
+		c.Auth.ServiceAccountToken = Secret(v)
+	}
+	if v, ok := lookupEnv(environ, "HULEEDU_ADMIN_TOKEN"); ok {
+		c.Auth.AdminToken = Secret(v)
+	}
+	for _, name := range []string{"ENVIRONMENT", "HULEEDU_ENVIRONMENT"} {
+		if v, ok := lookupEnv(environ, name); ok && strings.TrimSpace(v) != "" {
+			c.Auth.Environment, c.Auth.EnvironmentVar = v, name
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "production", "prod", "staging":
+				return // the strictest answer wins
+			}
+		}
+	}
 }
 
 func lookupEnv(environ []string, name string) (string, bool) {

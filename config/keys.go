@@ -107,6 +107,20 @@ var keys = []key{
 		check: checkURL, set: func(c *Config, v any) { c.ContentServiceURL = v.(string) }},
 	{name: "cj_service_url", flag: "cj-service-url", kind: kindString, usage: "CJ service base URL (external stack)", accepts: "an http(s) URL",
 		check: checkURL, set: func(c *Config, v any) { c.CJServiceURL = v.(string) }},
+	{name: "http_timeout", flag: "http-timeout", kind: kindDuration, def: "10s", usage: "bound of every HTTP request to the content and CJ services (a service that accepts and never answers fails within it)", accepts: "a duration such as 10s",
+		check: durationMin(100 * time.Millisecond), set: func(c *Config, v any) { c.HTTPTimeout = v.(time.Duration) }},
+	{name: "cj_admin_token", kind: kindString, secret: true, usage: "bearer token for the CJ admin API (environment or config file only; never printed; HULEEDU_SERVICE_ACCOUNT_TOKEN and HULEEDU_ADMIN_TOKEN come first)", accepts: "a JWT with the admin role",
+		set: func(c *Config, v any) { c.Auth.CJAdminToken = Secret(v.(string)) }},
+	{name: "jwt_secret_key", kind: kindString, secret: true, usage: "the CJ service's JWT_SECRET_KEY, to mint an admin token on a development deployment (environment or config file only; never printed)", accepts: "text",
+		set: func(c *Config, v any) { c.Auth.JWTSecretKey = Secret(v.(string)) }},
+	{name: "jwt_issuer", kind: kindString, def: "huleedu-identity-service", usage: "issuer of a minted admin token", accepts: "text",
+		check: checkNonEmpty, set: func(c *Config, v any) { c.Auth.JWTIssuer = v.(string) }},
+	{name: "jwt_audience", kind: kindString, def: "huleedu-platform", usage: "audience of a minted admin token", accepts: "text",
+		check: checkNonEmpty, set: func(c *Config, v any) { c.Auth.JWTAudience = v.(string) }},
+	{name: "user_id", flag: "user-id", kind: kindString, usage: "user the CJ request bills the LLM usage to (default: your login name)", accepts: "text without spaces",
+		check: checkID, set: func(c *Config, v any) { c.UserID = v.(string) }},
+	{name: "org_id", flag: "org-id", kind: kindString, usage: "organisation of the CJ request (unset: none)", accepts: "text without spaces",
+		check: checkID, set: func(c *Config, v any) { c.OrgID = v.(string) }},
 	{name: "completion_timeout", flag: "completion-timeout", kind: kindDuration, def: "30m", usage: "stop capturing this long after the broker acknowledged the request (exit 4, resumable)", accepts: "a duration such as 90s, 30m, 2h",
 		check: durationMin(time.Second), set: func(c *Config, v any) { c.CompletionTimeout = v.(time.Duration) }},
 	{name: "post_completion_grace", flag: "post-completion-grace", kind: kindDuration, def: "10s", usage: "how long to wait for the result event after the completed event", accepts: "a duration such as 10s",
@@ -177,6 +191,20 @@ func checkLabel(s string) error {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
 			return fmt.Errorf("%q contains %q", s, r)
 		}
+	}
+	return nil
+}
+
+func checkNonEmpty(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	return nil
+}
+
+func checkID(s string) error {
+	if s == "" || len(s) > 255 || strings.ContainsAny(s, " \t\n\r") {
+		return fmt.Errorf("%q must be 1 to 255 characters without spaces", s)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ type cjService struct {
 	faults   fault.Set
 	topics   events.Topics
 	content  *contentStore
-	anchors  *anchorRegistry
+	store    *cjStore
 	provider *provider
 	out      *kafka.Writer
 	log      *slog.Logger
@@ -66,6 +66,7 @@ type cjBatch struct {
 	model         string
 	texts         map[string]string // wire id → text
 	anchors       map[string]string // wire id → grade
+	gradeScale    string            // of the assignment's instructions
 	students      []string
 	budget        int
 	sent          int
@@ -161,7 +162,13 @@ func (s *cjService) handleRequest(ctx context.Context, m kafka.Message) {
 		}
 		b.texts[e.EssayID] = string(text)
 	}
-	for _, a := range s.anchors.forAssignment(req.AssignmentID) {
+	in, ok := s.store.getInstructions(req.AssignmentID)
+	if !ok {
+		s.fail(ctx, b, "UNKNOWN_ASSIGNMENT", fmt.Sprintf("Unknown assignment_id %s: missing assessment_instructions", req.AssignmentID))
+		return
+	}
+	b.gradeScale = in.gradeScale
+	for _, a := range s.store.anchorsOf(req.AssignmentID, in.gradeScale) {
 		if _, clash := b.texts[a.WireID]; clash {
 			continue
 		}
@@ -411,12 +418,7 @@ func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentRes
 	scoring.SortByTheta(items)
 	lo, hi := items[len(items)-1].Theta, items[0].Theta
 	grades := map[string]string{}
-	if len(b.anchors) > 0 {
-		var scale scoring.Scale
-		for _, g := range b.anchors {
-			scale, _ = scoring.LookupScale(scaleOf(g))
-			break
-		}
+	if scale, err := scoring.LookupScale(b.gradeScale); err == nil && len(b.anchors) > 0 {
 		if proj, err := scoring.ProjectGrades(scale, items, b.anchors); err == nil {
 			for _, p := range proj.Projections {
 				grades[p.EssayID] = p.Grade

@@ -17,6 +17,7 @@ import (
 	"eng5np/capture"
 	"eng5np/events"
 	"eng5np/fault"
+	"eng5np/huleedu"
 	"eng5np/inputs"
 )
 
@@ -45,7 +46,10 @@ func loadSample(t testing.TB) (*inputs.Batch, map[string]float64) {
 
 func startStack(t testing.TB, opts Options) *Stack {
 	t.Helper()
-	_, gt := loadSample(t)
+	b, gt := loadSample(t)
+	if opts.Assignments == nil {
+		opts.Assignments = []Assignment{AssignmentOf(b.Config.AssignmentID, b)}
+	}
 	if opts.GroundTruth == nil {
 		opts.GroundTruth = gt
 	}
@@ -91,6 +95,43 @@ func (c *client) post(path string, body []byte, want int) map[string]any {
 	return out
 }
 
+// token is an admin token of the stack.
+func (c *client) token() string {
+	tok, err := huleedu.MintAdminToken(c.s.JWTSecret, "test", huleedu.DefaultIssuer, huleedu.DefaultAudience, time.Now(), time.Hour)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return tok
+}
+
+// request sends one request with a bearer token (none when "") and returns
+// the status and the decoded JSON answer.
+func (c *client) request(method, path, token string, body []byte) (int, map[string]any) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.s.URL+path, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// adminGet reads an admin route with an admin token and wants status.
+func (c *client) adminGet(path string, want int) map[string]any {
+	c.t.Helper()
+	code, out := c.request("GET", path, c.token(), nil)
+	if code != want {
+		c.t.Fatalf("GET %s: %d %v, want %d", path, code, out, want)
+	}
+	return out
+}
+
 func (c *client) upload(text string) string {
 	c.t.Helper()
 	resp, err := http.Post(c.s.URL+"/v1/content", "text/plain", bytes.NewReader([]byte(text)))
@@ -121,7 +162,7 @@ func (c *client) submit(b *inputs.Batch, budget int) (string, map[string]map[int
 			c.t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		if resp.StatusCode != http.StatusCreated {
 			c.t.Fatalf("register %s: %d", a.ID, resp.StatusCode)
 		}
 	}

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ type stackMetrics struct {
 	requested prometheus.Counter
 	waves     prometheus.Counter
 	faults    *prometheus.CounterVec
+	http      *prometheus.CounterVec
 }
 
 func newStackMetrics(reg prometheus.Registerer) *stackMetrics {
@@ -37,7 +39,9 @@ func newStackMetrics(reg prometheus.Registerer) *stackMetrics {
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_devstack_faults_injected_total",
 			Help: "Faults the dev stack injected, by fault."}, []string{"fault"}),
 	}
-	reg.MustRegister(m.callbacks, m.queueWait, m.batches, m.requested, m.waves, m.faults)
+	m.http = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_devstack_http_requests_total",
+		Help: "HTTP requests the dev stack's content and CJ services answered, by method, route and status."}, []string{"method", "route", "status"})
+	reg.MustRegister(m.callbacks, m.queueWait, m.batches, m.requested, m.waves, m.faults, m.http)
 	return m
 }
 
@@ -75,5 +79,11 @@ func (m *stackMetrics) waveSent(pairs int) {
 func (m *stackMetrics) batchFinished(status string) {
 	if m != nil {
 		m.batches.WithLabelValues(status).Inc()
+	}
+}
+
+func (m *stackMetrics) httpRequest(method, route string, status int) {
+	if m != nil {
+		m.http.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	}
 }

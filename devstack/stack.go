@@ -8,6 +8,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ import (
 	"eng5np/config"
 	"eng5np/events"
 	"eng5np/fault"
+	"eng5np/huleedu"
 )
 
 // Options configure a stack. Zero ports pick free ones.
@@ -45,7 +48,16 @@ type Options struct {
 	// DataDir, when set, persists the broker's log so it survives a
 	// restart of the broker (RestartBroker) or of the whole stack.
 	DataDir string
-	Logger  *slog.Logger
+	// JWTSecret signs and checks the admin API's tokens, as the CJ
+	// service's JWT_SECRET_KEY (random when empty: Stack.JWTSecret says
+	// which); JWTIssuer and JWTAudience default to the services'.
+	JWTSecret   string
+	JWTIssuer   string
+	JWTAudience string
+	// Assignments are set up before the stack answers, as on a dev
+	// deployment: their instructions, student prompt and rubric.
+	Assignments []Assignment
+	Logger      *slog.Logger
 	// Metrics, when set, receives the stack's metrics.
 	Metrics prometheus.Registerer
 }
@@ -56,13 +68,15 @@ type Stack struct {
 	Bootstrap string
 	// URL is the base URL of the content service and the CJ admin API.
 	URL string
+	// JWTSecret is the secret of the admin API's tokens.
+	JWTSecret string
 
 	opts     Options
 	topics   events.Topics
 	log      *slog.Logger
 	content  *contentStore
-	anchors  *anchorRegistry
-	cj       *cjService
+	cj       *cjStore
+	cjsvc    *cjService
 	provider *provider
 	writer   *kafka.Writer
 	http     *http.Server
@@ -91,6 +105,19 @@ func (o *Options) defaults() {
 	if o.Faults == nil {
 		o.Faults = fault.Set{}
 	}
+	if o.JWTIssuer == "" {
+		o.JWTIssuer = huleedu.DefaultIssuer
+	}
+	if o.JWTAudience == "" {
+		o.JWTAudience = huleedu.DefaultAudience
+	}
+}
+
+// randomSecret is a dev deployment's JWT secret: 32 random bytes in hex.
+func randomSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Start runs a stack until Close. The topics exist and the CJ service is
@@ -98,8 +125,14 @@ func (o *Options) defaults() {
 // cannot be missed.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
 	opts.defaults()
-	s := &Stack{opts: opts, topics: events.NewTopics(opts.TopicPrefix), log: opts.Logger,
-		content: newContentStore(), anchors: newAnchorRegistry(), metrics: newStackMetrics(opts.Metrics)}
+	s := &Stack{opts: opts, topics: events.NewTopics(opts.TopicPrefix), log: opts.Logger, JWTSecret: opts.JWTSecret,
+		content: newContentStore(), cj: newCJStore(), metrics: newStackMetrics(opts.Metrics)}
+	if s.JWTSecret == "" {
+		s.JWTSecret = randomSecret()
+	}
+	if err := s.seed(opts.Assignments); err != nil {
+		return nil, err
+	}
 	if err := s.startBroker(opts.KafkaPort); err != nil {
 		return nil, err
 	}
@@ -126,8 +159,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		judge: &judge{seed: opts.Seed, groundTruth: opts.GroundTruth}, topic: s.topics.ComparisonResult(),
 		out: s.writer, log: s.log, metrics: s.metrics, ctx: runCtx,
 	}
-	s.cj = &cjService{
-		seed: opts.Seed, faults: opts.Faults, topics: s.topics, content: s.content, anchors: s.anchors,
+	s.cjsvc = &cjService{
+		seed: opts.Seed, faults: opts.Faults, topics: s.topics, content: s.content, store: s.cj,
 		provider: s.provider, out: s.writer, log: s.log, metrics: s.metrics,
 		requests: make(chan kafka.Message, 64), callbacks: make(chan kafka.Message, 4096),
 		batches: map[string]*cjBatch{}, byCorrelation: map[string]*cjBatch{},
@@ -139,7 +172,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.cj.run(runCtx)
+		s.cjsvc.run(runCtx)
 	}()
 	s.log.Info("dev stack started", "bootstrap", s.Bootstrap, "url", s.URL, "seed", opts.Seed, "faults", opts.Faults.String())
 	return s, nil
@@ -184,7 +217,7 @@ func (s *Stack) startReaders(ctx, runCtx context.Context) error {
 	for _, t := range []struct {
 		topic string
 		ch    chan kafka.Message
-	}{{s.topics.Requested(), s.cj.requests}, {s.topics.ComparisonResult(), s.cj.callbacks}} {
+	}{{s.topics.Requested(), s.cjsvc.requests}, {s.topics.ComparisonResult(), s.cjsvc.callbacks}} {
 		ends, err := capture.EndOffsets(ctx, conn, []string{t.topic})
 		if err != nil {
 			return err

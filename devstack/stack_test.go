@@ -19,6 +19,7 @@ import (
 	"eng5np/capture"
 	"eng5np/events"
 	"eng5np/fault"
+	"eng5np/huleedu"
 )
 
 // A CJ request for the sample batch yields a callback with complete metadata
@@ -284,8 +285,8 @@ func TestHTTPServices(t *testing.T) {
 	s := startStack(t, Options{Seed: 1})
 	c := &client{t: t, s: s}
 	id := c.upload("Some text.")
-	if id2 := c.upload("Some text."); id2 != id {
-		t.Errorf("uploads not deduplicated: %s %s", id, id2)
+	if id2 := c.upload("Some text."); id2 != id || len(id) != 32 {
+		t.Errorf("uploads not deduplicated or not 32 hex: %s %s", id, id2)
 	}
 	resp, _ := http.Get(s.URL + "/v1/content/" + id)
 	body, _ := io.ReadAll(resp.Body)
@@ -293,41 +294,42 @@ func TestHTTPServices(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "Some text." {
 		t.Errorf("get content: %d %q", resp.StatusCode, body)
 	}
-	const assignment = "3c2f9a4e-6b1d-4e8a-9f27-5d0c8b1e7a64"
-	reg := func(label, grade string) []byte {
-		b, _ := json.Marshal(map[string]string{"assignment_id": assignment, "grade": grade, "anchor_label": label, "essay_text": "text"})
+	const assignment = "3c2f9a4e-6b1d-4e8a-9f27-5d0c8b1e7a64" // the sample's, set up by startStack
+	essay := strings.Repeat("An anchor essay of known grade. ", 4)
+	reg := func(label, grade, text string) []byte {
+		b, _ := json.Marshal(map[string]string{"assignment_id": assignment, "grade": grade, "anchor_label": label, "essay_text": text})
 		return b
 	}
-	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 201); out["anchor_id"] != 1.0 || out["grade_scale"] != "eng5_np_legacy_9_step" {
-		t.Errorf("register: %v", out)
+	first := c.post("/api/v1/anchors/register", reg("b_1", "B", essay), 201)
+	if first["anchor_id"] == nil || first["grade_scale"] != "eng5_np_legacy_9_step" || first["status"] != "registered" {
+		t.Errorf("register: %v", first)
 	}
-	if out := c.post("/api/v1/anchors/register", reg("b_1", "B"), 200); out["status"] != "unchanged" || out["anchor_id"] != 1.0 {
-		t.Errorf("idempotent register: %v", out)
+	// An upsert on (assignment, label, scale): the same database id.
+	if out := c.post("/api/v1/anchors/register", reg("b_1", "B", essay+" Revised."), 201); out["anchor_id"] != first["anchor_id"] {
+		t.Errorf("re-register: %v, want anchor id %v", out, first["anchor_id"])
 	}
-	c.post("/api/v1/anchors/register", reg("a_1", "A"), 201)
-	resp, _ = http.Get(s.URL + "/admin/v1/anchors/assignment/" + assignment)
-	var list map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&list)
-	resp.Body.Close()
-	if list["anchor_count"] != 2.0 || list["anchor_count_by_scale"].(map[string]any)["eng5_np_legacy_9_step"] != 2.0 {
-		t.Errorf("anchors: %v", list)
+	c.post("/api/v1/anchors/register", reg("a_1", "A", essay), 201)
+	summary := c.adminGet("/admin/v1/anchors/assignment/"+assignment, 200)
+	if summary["anchor_count"] != 2.0 || summary["anchor_count_by_scale"].(map[string]any)["eng5_np_legacy_9_step"] != 2.0 || summary["grade_scale"] != "eng5_np_legacy_9_step" {
+		t.Errorf("anchors: %v", summary)
 	}
 
-	// Bad input gets a 4xx with a JSON error body.
+	// Bad input gets the service's 4xx with a JSON error body.
 	for _, tc := range []struct {
 		method, path string
 		body         []byte
 		status       int
+		says         string
 	}{
-		{"POST", "/api/v1/anchors/register", []byte("{not json"), 400},
-		{"POST", "/api/v1/anchors/register", reg("x", "Z"), 400},
-		{"POST", "/api/v1/anchors/register", []byte(`{"assignment_id":"nope","grade":"B","anchor_label":"x","essay_text":"t"}`), 400},
-		{"POST", "/v1/content", []byte("   "), 400},
-		{"POST", "/v1/content", []byte{0xff, 0xfe}, 400},
-		{"GET", "/v1/content/content-missing", nil, 404},
-		{"GET", "/admin/v1/anchors/assignment/not-a-uuid", nil, 400},
-		{"DELETE", "/v1/content", nil, 405},
-		{"GET", "/nowhere", nil, 404},
+		{"POST", "/api/v1/anchors/register", []byte("{not json"), 400, "Invalid JSON"},
+		{"POST", "/api/v1/anchors/register", reg("x", "Z", essay), 400, "Invalid grade 'Z'"},
+		{"POST", "/api/v1/anchors/register", reg("x", "B", "too short"), 400, "min 100 chars"},
+		{"POST", "/api/v1/anchors/register", []byte(`{"assignment_id":"11111111-2222-4333-8444-555555555555","grade":"B","anchor_label":"x","essay_text":"` + essay + `"}`), 400, "Unknown assignment_id"},
+		{"POST", "/v1/content", []byte("   "), 400, "empty"},
+		{"POST", "/v1/content", []byte{0xff, 0xfe}, 400, "UTF-8"},
+		{"GET", "/v1/content/missing", nil, 404, "no content"},
+		{"DELETE", "/v1/content", nil, 405, "not allowed"},
+		{"GET", "/nowhere", nil, 404, "no such endpoint"},
 	} {
 		req, _ := http.NewRequest(tc.method, s.URL+tc.path, bytes.NewReader(tc.body))
 		resp, err := http.DefaultClient.Do(req)
@@ -337,10 +339,106 @@ func TestHTTPServices(t *testing.T) {
 		var e map[string]any
 		err = json.NewDecoder(resp.Body).Decode(&e)
 		resp.Body.Close()
-		if resp.StatusCode != tc.status || err != nil || e["error"] == "" {
-			t.Errorf("%s %s: %d %v, want %d with a JSON error", tc.method, tc.path, resp.StatusCode, e, tc.status)
+		if msg, _ := e["error"].(string); resp.StatusCode != tc.status || err != nil || !strings.Contains(msg, tc.says) {
+			t.Errorf("%s %s: %d %v, want %d saying %q", tc.method, tc.path, resp.StatusCode, e, tc.status, tc.says)
 		}
 	}
+}
+
+// The admin API as the CJ service has it: a Bearer JWT with the admin role
+// on every route, the instructions prerequisite, immutable scale and context
+// origin, prompts and rubrics stored through the content service; and the
+// deployed service's bare 500s and switched-off admin API as faults.
+func TestAdminAPI(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, Options{Seed: 1, JWTSecret: "stack-secret"})
+	c := &client{t: t, s: s}
+	const fresh = "11111111-2222-4333-8444-555555555555"
+	// Authentication: none, a bad token, no admin role.
+	for _, tc := range []struct {
+		name, token string
+		status      int
+	}{
+		{"no token", "", 401},
+		{"another secret", mint(t, "other-secret", []string{"admin"}), 401},
+		{"no admin role", mint(t, "stack-secret", []string{"teacher"}), 403},
+	} {
+		if code, _ := c.request("GET", "/admin/v1/assessment-instructions", tc.token, nil); code != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.status)
+		}
+	}
+	list := c.adminGet("/admin/v1/assessment-instructions", 200)
+	if list["total"] != 1.0 {
+		t.Errorf("the sample's assignment is not set up: %v", list)
+	}
+	// An assignment without instructions: 404 on its summary and
+	// instructions; anchors and prompts cannot be registered for it.
+	c.adminGet("/admin/v1/anchors/assignment/"+fresh, 404)
+	c.adminGet("/admin/v1/assessment-instructions/assignment/"+fresh, 404)
+	body, _ := json.Marshal(map[string]string{"assignment_id": fresh, "prompt_text": "Write about a journey."})
+	if code, _ := c.request("POST", "/admin/v1/student-prompts", c.token(), body); code != 404 {
+		t.Errorf("student prompt without instructions: %d", code)
+	}
+	// Creating instructions, then the prompt and the rubric.
+	up, _ := json.Marshal(map[string]string{"assignment_id": fresh, "instructions_text": "Assess the essays.", "grade_scale": "swedish_8_anchor"})
+	if code, out := c.request("POST", "/admin/v1/assessment-instructions", c.token(), up); code != 200 || out["context_origin"] != "research_experiment" {
+		t.Errorf("upsert: %d %v", code, out)
+	}
+	if code, out := c.request("POST", "/admin/v1/student-prompts", c.token(), body); code != 200 || out["student_prompt_storage_id"] == "" {
+		t.Errorf("student prompt: %d %v", code, out)
+	}
+	rb, _ := json.Marshal(map[string]string{"assignment_id": fresh, "rubric_text": "Prefer clear arguments."})
+	if code, _ := c.request("POST", "/admin/v1/judge-rubrics", c.token(), rb); code != 200 {
+		t.Errorf("judge rubric: %d", code)
+	}
+	if out := c.adminGet("/admin/v1/student-prompts/assignment/"+fresh, 200); out["prompt_text"] != "Write about a journey." {
+		t.Errorf("prompt back: %v", out)
+	}
+	if out := c.adminGet("/admin/v1/judge-rubrics/assignment/"+fresh, 200); out["rubric_text"] != "Prefer clear arguments." {
+		t.Errorf("rubric back: %v", out)
+	}
+	in := c.adminGet("/admin/v1/assessment-instructions/assignment/"+fresh, 200)
+	if in["grade_scale"] != "swedish_8_anchor" || in["student_prompt_storage_id"] == "" || !strings.Contains(in["created_at"].(string), "GMT") {
+		t.Errorf("instructions: %v", in)
+	}
+	// The scale and the context origin cannot change; the text can.
+	for _, change := range []map[string]string{
+		{"assignment_id": fresh, "instructions_text": "Assess the essays.", "grade_scale": "eng5_np_legacy_9_step"},
+		{"assignment_id": fresh, "instructions_text": "Assess the essays.", "grade_scale": "swedish_8_anchor", "context_origin": "canonical_national"},
+	} {
+		b, _ := json.Marshal(change)
+		if code, out := c.request("POST", "/admin/v1/assessment-instructions", c.token(), b); code != 400 || !strings.Contains(out["error"].(string), "immutable") {
+			t.Errorf("changing %v: %d %v", change, code, out)
+		}
+	}
+
+	bare := startStack(t, Options{Seed: 1, JWTSecret: "stack-secret", Faults: fault.Set{fault.Bare500: 1}})
+	cb := &client{t: t, s: bare}
+	for _, path := range []string{"/admin/v1/assessment-instructions/assignment/" + fresh, "/nowhere"} {
+		if code, out := cb.request("GET", path, cb.token(), nil); code != 500 || out["message"] != "An unexpected error occurred" {
+			t.Errorf("bare_500 %s: %d %v", path, code, out)
+		}
+	}
+	if code, _ := cb.request("GET", "/admin/v1/assessment-instructions", "", nil); code != 500 {
+		t.Errorf("bare_500 without a token: %d", code)
+	}
+	if code, _ := cb.request("GET", "/admin/v1/assessment-instructions", cb.token(), nil); code != 200 {
+		t.Errorf("bare_500 with a good token: %d", code)
+	}
+	off := startStack(t, Options{Seed: 1, JWTSecret: "stack-secret", Faults: fault.Set{fault.AdminDisabled: 1}})
+	co := &client{t: t, s: off}
+	if code, _ := co.request("GET", "/admin/v1/assessment-instructions", co.token(), nil); code != 404 {
+		t.Errorf("admin_disabled: %d", code)
+	}
+}
+
+func mint(t *testing.T, secret string, roles []string) string {
+	t.Helper()
+	tok, err := huleedu.MintToken(secret, "test", huleedu.DefaultIssuer, huleedu.DefaultAudience, roles, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func TestHeuristicFollowsTheSampleQuality(t *testing.T) {

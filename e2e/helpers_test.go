@@ -61,11 +61,13 @@ func runCLI(t *testing.T, env []string, args ...string) (code int, stdout, stder
 	return code, out.String(), errb.String()
 }
 
-// startBinary starts the eng5np binary with a clean environment plus env,
-// stderr discarded; it is killed when the test ends if still running.
+// startBinary starts the eng5np binary in the repository's root (where a
+// user runs it from a checkout) with a clean environment plus env, stderr
+// discarded; it is killed when the test ends if still running.
 func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, io.Reader) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = testkit.Root(t)
 	cmd.Env = append(testkit.CleanEnv(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -83,6 +85,7 @@ func startBinary(t *testing.T, env []string, args ...string) (*exec.Cmd, io.Read
 type stackProc struct {
 	cmd                     *exec.Cmd
 	bootstrap, url, metrics string
+	secret                  string   // the admin API's JWT secret it printed
 	lines                   []string // what it printed before it was ready
 }
 
@@ -112,6 +115,8 @@ func startStackProcess(t *testing.T, args ...string) *stackProc {
 			sp.lines = append(sp.lines, l)
 			f := strings.Fields(l)
 			switch {
+			case strings.HasPrefix(l, "ENG5NP_JWT_SECRET_KEY="):
+				sp.secret = strings.TrimPrefix(l, "ENG5NP_JWT_SECRET_KEY=")
 			case strings.HasPrefix(l, "metrics: http://"):
 				sp.metrics = strings.TrimSuffix(strings.TrimPrefix(l, "metrics: http://"), "/metrics")
 			case strings.HasPrefix(l, "  Kafka bootstrap"):
@@ -129,6 +134,9 @@ func startStackProcess(t *testing.T, args ...string) *stackProc {
 	}()
 	return sp
 }
+
+// env authenticates a run to the stack process.
+func (sp *stackProc) env() []string { return []string{"ENG5NP_JWT_SECRET_KEY=" + sp.secret} }
 
 // addresses are the flags that point a run at a stack process.
 func (sp *stackProc) addresses() []string {

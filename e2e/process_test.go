@@ -70,7 +70,8 @@ func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
 func TestExecuteAgainstStackUpProcess(t *testing.T) {
 	sp := startStackProcess(t, "--seed", "9", "--mock-latency", "2ms", "--metrics-addr", "127.0.0.1:0")
 	out := t.TempDir()
-	code, stdout, stderr := runCLI(t, nil, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out}, sp.addresses()...)...)
+	code, stdout, stderr := runCLI(t, sp.env(), append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out,
+		"--llm-provider", "mock", "--llm-model", "mock-judge-small"}, sp.addresses()...)...)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}

@@ -30,7 +30,7 @@ func cleanSet(t *testing.T) []string {
 	cleanOnce.Do(func() {
 		st := testkit.Stack(t, devstack.Options{Seed: relSeed, MockLatency: 2 * time.Millisecond})
 		out := t.TempDir()
-		code, _, stderr := runCLI(t, nil, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out}, addressesOf(st)...)...)
+		code, _, stderr := runCLI(t, testkit.StackEnv, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out}, addressesOf(st)...)...)
 		if code != 0 {
 			t.Fatalf("clean run: exit %d\n%s", code, stderr)
 		}
@@ -72,7 +72,7 @@ func TestReliabilitySIGKILLThenResume(t *testing.T) {
 			t.Parallel()
 			st := testkit.Stack(t, devstack.Options{Seed: relSeed, MockLatency: 150 * time.Millisecond})
 			out := t.TempDir()
-			cmd, stdout := startBinary(t, nil, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out, "--completion-timeout", "60s"}, addressesOf(st)...)...)
+			cmd, stdout := startBinary(t, testkit.StackEnv, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out, "--completion-timeout", "60s"}, addressesOf(st)...)...)
 			exited := make(chan struct{})
 			go func() {
 				sc := bufio.NewScanner(stdout)
@@ -118,7 +118,7 @@ func TestReliabilitySIGKILLThenResume(t *testing.T) {
 				t.Errorf("rehydrated after SIGKILL: status %+v", rs)
 			}
 
-			code, so, se = runCLI(t, nil, "resume", dir, "--completion-timeout", "60s")
+			code, so, se = runCLI(t, testkit.StackEnv, "resume", dir, "--completion-timeout", "60s")
 			if code != 0 {
 				t.Fatalf("resume: exit %d\n%s\n%s", code, so, se)
 			}

@@ -8,28 +8,35 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"eng5np/devstack"
 	"eng5np/events"
 	"eng5np/internal/testkit"
 )
 
 const (
-	plantedSASL = "planted-sasl-Pw-51e0c9"
-	plantedLLM  = "planted-llm-key-8d2b77"
+	plantedSASL   = "planted-sasl-Pw-51e0c9"
+	plantedLLM    = "planted-llm-key-8d2b77"
+	plantedToken  = "planted.admin-token.3c1e7f"
+	plantedSecret = "planted-jwt-secret-9a4d21"
 )
 
+// planted are every secret the tests plant.
+var planted = []string{plantedSASL, plantedLLM, plantedToken, plantedSecret}
+
 // runWithSecrets runs the eng5np binary with secrets planted in its
-// environment and returns everything it printed.
-func runWithSecrets(t *testing.T, password string, args ...string) (int, []byte) {
+// environment (plus env) and returns everything it printed.
+func runWithSecrets(t *testing.T, password string, env []string, args ...string) (int, []byte) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(testkit.CleanEnv(),
+	cmd.Env = append(append(testkit.CleanEnv(),
 		"ENG5NP_KAFKA_SASL_PASSWORD="+password,
 		"ENG5NP_KAFKA_SASL_MECHANISM=plain",
 		"ENG5NP_KAFKA_SASL_USERNAME=runner",
-		"ANTHROPIC_API_KEY="+plantedLLM, "OPENAI_API_KEY="+plantedLLM)
+		"ANTHROPIC_API_KEY="+plantedLLM, "OPENAI_API_KEY="+plantedLLM), env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -40,10 +47,12 @@ func runWithSecrets(t *testing.T, password string, args ...string) (int, []byte)
 	return code, out
 }
 
-// A planted SASL password and LLM API keys appear in no file of a run
-// directory and in nothing eng5np prints: help, config dump, doctor against a
-// SASL broker (right and wrong password), execute with debug logs, verify,
-// rehydrate. Run-directory files are 0600 and directories 0700.
+// A planted SASL password, LLM API keys, admin tokens and the JWT secret
+// appear in no file of a run directory and in nothing eng5np prints: help,
+// config dump, doctor against a SASL broker (right and wrong password) and
+// against a CJ service that rejects the token, execute with debug logs
+// against a stack whose admin secret is planted, verify, rehydrate.
+// Run-directory files are 0600 and directories 0700.
 func TestSecretsNeverLeak(t *testing.T) {
 	var printed bytes.Buffer
 	check := func(what string, code, want int, out []byte) {
@@ -54,10 +63,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 
-	code, out := runWithSecrets(t, plantedSASL, "execute", "--help")
+	tokens := []string{"HULEEDU_SERVICE_ACCOUNT_TOKEN=" + plantedToken, "HULEEDU_ADMIN_TOKEN=" + plantedToken,
+		"ENG5NP_CJ_ADMIN_TOKEN=" + plantedToken, "ENG5NP_JWT_SECRET_KEY=" + plantedSecret}
+	code, out := runWithSecrets(t, plantedSASL, tokens, "execute", "--help")
 	check("execute --help", code, 0, out)
-	code, out = runWithSecrets(t, plantedSASL, "config")
+	code, out = runWithSecrets(t, plantedSASL, tokens, "config")
 	check("config", code, 0, out)
+	if strings.Count(string(out), "[redacted]") < 3 {
+		t.Errorf("config does not show the password, the token and the secret as [redacted]:\n%s", out)
+	}
 	if !strings.Contains(string(out), "[redacted]") {
 		t.Errorf("config does not show the password as [redacted]:\n%s", out)
 	}
@@ -74,30 +88,43 @@ func TestSecretsNeverLeak(t *testing.T) {
 	broker := c.ListenAddrs()[0]
 	doctor := []string{"doctor", "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--stack", "external", "--kafka-bootstrap", broker,
 		"--content-service-url", "http://127.0.0.1:1", "--cj-service-url", "http://127.0.0.1:1"}
-	code, out = runWithSecrets(t, plantedSASL, doctor...)
+	code, out = runWithSecrets(t, plantedSASL, tokens, doctor...)
 	check("doctor (right password)", code, 1, out) // the services are absent
 	if !strings.Contains(string(out), "check pass broker reachable") {
 		t.Errorf("doctor did not authenticate with the planted password:\n%s", out)
 	}
 	wrong := "wrong-" + plantedSASL
-	code, out = runWithSecrets(t, wrong, doctor...)
+	code, out = runWithSecrets(t, wrong, tokens, doctor...)
 	check("doctor (wrong password)", code, 1, out)
 	if !strings.Contains(string(out), "check fail broker reachable") || bytes.Contains(out, []byte(wrong)) {
 		t.Errorf("doctor with a wrong password:\n%s", out)
 	}
 
-	// A whole run with debug logs on stderr, then verify and rehydrate.
+	// A CJ service that rejects the planted token: doctor explains without
+	// showing it.
+	st := testkit.Stack(t, devstack.Options{Seed: 1, JWTSecret: plantedSecret, MockLatency: 2 * time.Millisecond})
+	where := []string{"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", st.URL, "--cj-service-url", st.URL}
+	code, out = runWithSecrets(t, plantedSASL, append(tokens, "ENG5NP_KAFKA_SASL_MECHANISM="),
+		append([]string{"doctor", "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--log-level", "debug"}, where...)...)
+	check("doctor (rejected token)", code, 1, out)
+	if !bytes.Contains(out, []byte("token rejected")) {
+		t.Errorf("doctor with a rejected token:\n%s", out)
+	}
+
+	// A whole run against a stack whose admin secret is the planted one
+	// (minted tokens), with debug logs on stderr, then verify and rehydrate.
 	outDir := t.TempDir()
-	code, out = runWithSecrets(t, plantedSASL, "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", outDir,
-		"--mock-latency", "2ms", "--log-level", "debug", "--fault", "malformed=0.1")
+	code, out = runWithSecrets(t, plantedSASL, []string{"ENG5NP_JWT_SECRET_KEY=" + plantedSecret, "ENG5NP_KAFKA_SASL_MECHANISM="},
+		append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", outDir,
+			"--log-level", "debug", "--llm-provider", "mock", "--llm-model", "mock-judge-small"}, where...)...)
 	check("execute", code, 0, out)
 	dir := testkit.OnlyRunDir(t, outDir)
-	code, out = runWithSecrets(t, plantedSASL, "verify", dir)
+	code, out = runWithSecrets(t, plantedSASL, tokens, "verify", dir)
 	check("verify", code, 0, out)
-	code, out = runWithSecrets(t, plantedSASL, "rehydrate", dir)
+	code, out = runWithSecrets(t, plantedSASL, tokens, "rehydrate", dir)
 	check("rehydrate", code, 0, out)
 
-	for _, s := range []string{plantedSASL, plantedLLM} {
+	for _, s := range planted {
 		if bytes.Contains(printed.Bytes(), []byte(s)) {
 			t.Errorf("a planted secret (%s) was printed", s)
 		}
@@ -125,7 +152,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, s := range []string{plantedSASL, plantedLLM} {
+		for _, s := range planted {
 			if bytes.Contains(data, []byte(s)) {
 				t.Errorf("%s holds a planted secret", p)
 			}

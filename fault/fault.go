@@ -12,7 +12,8 @@ import (
 
 // The faults of docs/CONTRACT.md, "Dev stack". Rates are probabilities in [0,
 // 1]: per callback for the callback faults, per batch for drop_completion and
-// fail_batch.
+// fail_batch; the HTTP faults (bare_500, admin_disabled) are on at any rate
+// above 0.
 const (
 	DropEssayAID     = "drop_essay_a_id"    // callback metadata lacks essay_a_id
 	DropEssayBID     = "drop_essay_b_id"    // callback metadata lacks essay_b_id
@@ -24,6 +25,8 @@ const (
 	ProviderError    = "provider_error"     // the provider answers with an error callback
 	DropCompletion   = "drop_completion"    // the completed event is never published
 	FailBatch        = "fail_batch"         // the CJ service publishes cj_assessment.failed
+	Bare500          = "bare_500"           // CJ HTTP errors answer a bare 500, as the deployed service does
+	AdminDisabled    = "admin_disabled"     // every CJ admin route answers 404, as with the admin API switched off
 )
 
 // Descriptions explains every fault, for help text and docs.
@@ -38,6 +41,8 @@ var Descriptions = map[string]string{
 	ProviderError:    "the provider answers with an error callback (runner: failed comparison)",
 	DropCompletion:   "per batch: cj_assessment.completed is never published (runner: timeout, exit 4)",
 	FailBatch:        "per batch: cj_assessment.failed is published after the first wave (runner: exit 6)",
+	Bare500:          "any rate > 0: every error the CJ admin API raises, and every unknown route, answers HTTP 500 with the catch-all body, as the deployed service does",
+	AdminDisabled:    "any rate > 0: every /admin/v1 route answers 404, as a production deployment with the admin API switched off",
 }
 
 // Names lists every fault, sorted.

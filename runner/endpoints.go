@@ -1,7 +1,10 @@
 package runner
 
 import (
+	"os"
+	"os/user"
 	"strings"
+	"time"
 
 	"eng5np/capture"
 	"eng5np/config"
@@ -14,6 +17,37 @@ type Endpoints struct {
 	Kafka      capture.Conn
 	ContentURL string
 	CJURL      string
+	// Admin gives the CJ admin API's bearer token.
+	Admin *huleedu.AdminAuth
+	// HTTPTimeout bounds every HTTP request (0: huleedu.DefaultTimeout).
+	HTTPTimeout time.Duration
+}
+
+// AdminAuth is how the configured settings authenticate to the CJ admin
+// API: a token given (HULEEDU_SERVICE_ACCOUNT_TOKEN, HULEEDU_ADMIN_TOKEN,
+// cj_admin_token) or one minted with jwt_secret_key.
+func AdminAuth(cfg *config.Config) *huleedu.AdminAuth {
+	a := cfg.Auth
+	return huleedu.NewAdminAuth(huleedu.AuthSettings{
+		ServiceAccountToken: a.ServiceAccountToken.Reveal(), AdminToken: a.AdminToken.Reveal(), CJAdminToken: a.CJAdminToken.Reveal(),
+		JWTSecretKey: a.JWTSecretKey.Reveal(), Issuer: a.JWTIssuer, Audience: a.JWTAudience, Subject: "eng5np:" + UserID(cfg),
+		Environment: a.Environment, EnvironmentVar: a.EnvironmentVar,
+	})
+}
+
+// UserID is who a run's LLM usage is billed to: user_id, else the login
+// name of the user running eng5np.
+func UserID(cfg *config.Config) string {
+	if cfg.UserID != "" {
+		return cfg.UserID
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "eng5np"
 }
 
 // KafkaSettings are the configured Kafka connection settings with the given
@@ -55,7 +89,8 @@ func ExternalEndpoints(cfg *config.Config) (Endpoints, error) {
 	if err != nil {
 		return Endpoints{}, err
 	}
-	return Endpoints{Kafka: conn, ContentURL: huleedu.ContentBase(cfg.ContentServiceURL), CJURL: cfg.CJServiceURL}, nil
+	return Endpoints{Kafka: conn, ContentURL: huleedu.ContentBase(cfg.ContentServiceURL), CJURL: cfg.CJServiceURL,
+		Admin: AdminAuth(cfg), HTTPTimeout: cfg.HTTPTimeout}, nil
 }
 
 // ResumeEndpoints are the services recorded in a run directory, each
@@ -70,7 +105,8 @@ func ResumeEndpoints(rd *RunDir, cfg *config.Config) (Endpoints, error) {
 	if err != nil {
 		return Endpoints{}, err
 	}
-	ep := Endpoints{Kafka: conn, ContentURL: rd.Record.ContentServiceURL, CJURL: rd.Record.CJServiceURL}
+	ep := Endpoints{Kafka: conn, ContentURL: rd.Record.ContentServiceURL, CJURL: rd.Record.CJServiceURL,
+		Admin: AdminAuth(cfg), HTTPTimeout: cfg.HTTPTimeout}
 	if cfg.Explicit("content_service_url") {
 		ep.ContentURL = huleedu.ContentBase(cfg.ContentServiceURL)
 	}
@@ -82,5 +118,9 @@ func ResumeEndpoints(rd *RunDir, cfg *config.Config) (Endpoints, error) {
 
 // client is the HTTP client of the run's services.
 func (ep Endpoints) client() *huleedu.Client {
-	return huleedu.NewClient(ep.ContentURL, ep.CJURL, 0)
+	c := huleedu.NewClient(ep.ContentURL, ep.CJURL, ep.HTTPTimeout)
+	if ep.Admin != nil {
+		c.Admin = ep.Admin
+	}
+	return c
 }

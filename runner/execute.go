@@ -125,10 +125,15 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	log.Info("essays_uploaded", "event", "essays_uploaded", "essays", len(essays), "distinct_texts", len(cache))
 
 	rep.Report(PhaseEvent{Phase: PhaseRegister, Detail: fmt.Sprintf("%d anchors", len(plan.Batch.Anchors)), At: time.Now()})
-	if _, err := registerAnchors(ctx, client, plan.Settings.AssignmentID, plan.Batch.Anchors, nil); err != nil {
+	summary, err := client.AnchorSummary(ctx, plan.Settings.AssignmentID)
+	if err != nil {
+		return fail("reading the assignment's registered anchors", err)
+	}
+	missing := anchorsToRegister(plan.Batch.Anchors, summary)
+	if err := registerAnchors(ctx, client, plan.Settings.AssignmentID, missing); err != nil {
 		return fail("registering anchors", err)
 	}
-	log.Info("anchors_registered", "event", "anchors_registered", "anchors", len(plan.Batch.Anchors), "assignment_id", plan.Settings.AssignmentID)
+	log.Info("anchors_registered", "event", "anchors_registered", "anchors", len(plan.Batch.Anchors), "newly", len(missing), "assignment_id", plan.Settings.AssignmentID)
 
 	value, err := requestEnvelope(rec, plan, essays, promptRef, r.topics, cfg)
 	if err != nil {
@@ -203,21 +208,15 @@ func upload(ctx context.Context, client *huleedu.Client, b *inputs.Batch) (strin
 	return promptRef, essays, cache, nil
 }
 
-// registerAnchors registers the batch's anchors with the CJ service for the
-// assignment, skipping those it already holds with the same grade (by
-// label), and returns how many it registered.
-func registerAnchors(ctx context.Context, client *huleedu.Client, assignment string, anchors []inputs.Anchor, have map[string]string) (int, error) {
-	n := 0
+// registerAnchors registers anchors with the CJ service for the assignment
+// (the label is the anchor's id).
+func registerAnchors(ctx context.Context, client *huleedu.Client, assignment string, anchors []inputs.Anchor) error {
 	for _, a := range anchors {
-		if g, ok := have[a.ID]; ok && g == a.Grade {
-			continue
-		}
 		if _, err := client.RegisterAnchor(ctx, huleedu.AnchorRegistration{AssignmentID: assignment, Grade: a.Grade, AnchorLabel: a.ID, EssayText: a.Text}); err != nil {
-			return n, fmt.Errorf("anchor %s: %w", a.ID, err)
+			return fmt.Errorf("anchor %s: %w", a.ID, err)
 		}
-		n++
 	}
-	return n, nil
+	return nil
 }
 
 func requestEnvelope(rec *RunRecord, plan *Plan, essays []events.EssayRef, promptRef string, topics events.Topics, cfg *config.Config) ([]byte, error) {
@@ -227,7 +226,7 @@ func requestEnvelope(rec *RunRecord, plan *Plan, essays []events.EssayRef, promp
 		EventName: events.RequestEventName, EntityID: rec.BatchUUID, EntityType: "batch", ParentID: &assignment, Timestamp: now,
 		SystemMetadata: events.SystemMetadata{EntityID: rec.BatchUUID, EntityType: "batch", ParentID: &assignment, ProcessingStage: "pending", Event: events.RequestEventName},
 		EssaysForCJ:    essays, Language: plan.Settings.Language, CourseCode: plan.Settings.CourseCode, AssignmentID: assignment,
-		UserID: cfg.Kafka.ClientID, StudentPromptRef: &events.PromptRef{TextStorageID: promptRef}, LLMConfigOverrides: rec.LLMConfigOverrides,
+		UserID: UserID(cfg), StudentPromptRef: &events.PromptRef{TextStorageID: promptRef}, LLMConfigOverrides: rec.LLMConfigOverrides,
 	}
 	meta := map[string]any{"runner_mode": rundir.ModeExecute, "batch_label": rec.BatchLabel, "max_comparisons": cfg.MaxComparisons}
 	env, err := events.NewEnvelope(topics.Requested(), events.RunnerSourceService, rec.CorrelationID, req, meta, now.Time)

@@ -25,7 +25,7 @@ func TestRunLogIsJSONWithTheBatchOnEveryLine(t *testing.T) {
 	t.Parallel()
 	needsEmbedded(t)
 	st := testkit.Stack(t, devstack.Options{Seed: 3, MockLatency: 2 * time.Millisecond, Faults: fault.Set{fault.Duplicate: 0.2, fault.Malformed: 0.1}})
-	cfg := testkit.Config(t, config.CmdExecute, nil, append([]string{"--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--log-level", "debug"}, addresses(st)...)...)
+	cfg := testkit.Config(t, config.CmdExecute, testkit.StackEnv, append([]string{"--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--log-level", "debug"}, addresses(st)...)...)
 	ep, err := runner.ExternalEndpoints(cfg)
 	if err != nil {
 		t.Fatal(err)

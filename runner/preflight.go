@@ -21,14 +21,16 @@ import (
 // Status is a check's verdict.
 type Status int
 
-// Check verdicts: a failed check blocks the run; a warning does not.
+// Check verdicts: a failed check blocks the run; a warning does not; a
+// skipped check could not run because one it needs failed.
 const (
 	Pass Status = iota
 	Warn
 	Fail
+	Skip
 )
 
-func (s Status) String() string { return [...]string{"pass", "warn", "fail"}[s] }
+func (s Status) String() string { return [...]string{"pass", "warn", "fail", "skip"}[s] }
 
 // CheckResult is what one check found.
 type CheckResult struct {
@@ -62,13 +64,19 @@ type Preflight struct {
 	plan   *Plan
 	// parts are the broker's partition counts by topic, from the broker check.
 	parts map[string]int
+	// status is each check's verdict once it ran, so that a check whose
+	// prerequisite failed is skipped rather than hung or repeated.
+	status map[string]Status
+	// instructions are the assignment's, once the instructions check read
+	// them.
+	instructions *huleedu.Instructions
 }
 
 // NewPreflight prepares the checks for a run with cfg against ep.
 func NewPreflight(cfg *config.Config, ep Endpoints) *Preflight {
 	c := ep.client()
 	c.Retries = 0 // a check reports what it finds at once; the run's calls retry
-	return &Preflight{cfg: cfg, ep: ep, client: c}
+	return &Preflight{cfg: cfg, ep: ep, client: c, status: map[string]Status{}}
 }
 
 // Plan is the plan built by the inputs check (nil before it ran).
@@ -87,7 +95,7 @@ const (
 // Checks returns the checks in the order doctor prints them and the TUI
 // runs them (docs/RUNBOOK.md lists the same).
 func (p *Preflight) Checks() []Check {
-	return []Check{
+	checks := []Check{
 		{ID: "config", Title: "config valid", run: p.checkConfig},
 		{ID: "inputs", Title: "inputs complete and readable", run: p.checkInputs},
 		{ID: "grades", Title: "grades belong to the scale", run: p.checkGrades},
@@ -97,10 +105,36 @@ func (p *Preflight) Checks() []Check {
 		{ID: "topics", Title: "topics present", run: p.checkTopics},
 		{ID: "content", Title: "content service reachable", run: p.checkContent},
 		{ID: "cj", Title: "CJ service reachable", run: p.checkCJ},
+		{ID: "admin", Title: "admin auth", run: p.checkAdmin},
+		{ID: "instructions", Title: "assignment instructions", run: p.checkInstructions},
 		{ID: "anchors", Title: "anchors registered", run: p.checkAnchors},
 		{ID: "pricing", Title: "model priced", run: p.checkPricing},
 		{ID: "budget", Title: "cost estimate within budget", run: p.checkBudget},
 	}
+	for i, c := range checks {
+		run, id := c.run, c.ID
+		checks[i].run = func(ctx context.Context) CheckResult {
+			r := run(ctx)
+			p.status[id] = r.Status
+			return r
+		}
+	}
+	return checks
+}
+
+// blocked reports whether any of the checks named failed or were skipped:
+// a check that needs them is skipped in turn.
+func (p *Preflight) blocked(ids ...string) bool {
+	for _, id := range ids {
+		if s := p.status[id]; s == Fail || s == Skip {
+			return true
+		}
+	}
+	return false
+}
+
+func skip(format string, args ...any) CheckResult {
+	return CheckResult{Status: Skip, Detail: "skipped: " + fmt.Sprintf(format, args...)}
 }
 
 func pass(format string, args ...any) CheckResult {
@@ -246,46 +280,6 @@ func (p *Preflight) checkTopics(ctx context.Context) CheckResult {
 		return fail("create the topics, or set topic_prefix to the cluster's prefix", "missing on %s: %s", p.ep.Kafka, strings.Join(missing, ", "))
 	}
 	return pass("all 5 topics present (%s: %d partitions)", topics.ComparisonResult(), parts[topics.ComparisonResult()])
-}
-
-func (p *Preflight) checkContent(ctx context.Context) CheckResult {
-	if err := p.client.ContentHealth(ctx); err != nil {
-		return fail("start the content service or fix --content-service-url", "content service at %s: %v", p.ep.ContentURL, err)
-	}
-	return pass("%s answered", p.ep.ContentURL)
-}
-
-func (p *Preflight) checkCJ(ctx context.Context) CheckResult {
-	if err := p.client.CJHealth(ctx); err != nil {
-		return fail("start the CJ service or fix --cj-service-url", "CJ service at %s: %v", p.ep.CJURL, err)
-	}
-	return pass("%s answered", p.ep.CJURL)
-}
-
-// checkAnchors registers the batch's anchors that the CJ service does not
-// hold yet for the assignment (registration is idempotent).
-func (p *Preflight) checkAnchors(ctx context.Context) CheckResult {
-	p.ensurePlan()
-	if err := p.plan.Settings.RequireIDs(); err != nil || len(p.plan.Batch.Anchors) == 0 {
-		return fail("fix the inputs check first", "no assignment id or no anchors")
-	}
-	assignment := p.plan.Settings.AssignmentID
-	list, err := p.client.AnchorSummary(ctx, assignment)
-	if err != nil {
-		return fail("check --cj-service-url and the CJ service's logs", "cannot list the anchors of assignment %s: %v", assignment, err)
-	}
-	have := map[string]string{}
-	for _, a := range list.Anchors {
-		have[a.AnchorLabel] = a.Grade
-	}
-	registered, err := registerAnchors(ctx, p.client, assignment, p.plan.Batch.Anchors, have)
-	if err != nil {
-		return fail("check the CJ service's logs", "registering %v", err)
-	}
-	if registered > 0 {
-		return pass("%d anchors registered for assignment %s (%d newly)", len(p.plan.Batch.Anchors), assignment, registered)
-	}
-	return pass("%d anchors already registered for assignment %s", len(p.plan.Batch.Anchors), assignment)
 }
 
 func (p *Preflight) checkPricing(context.Context) CheckResult {

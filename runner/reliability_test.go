@@ -53,7 +53,7 @@ func cleanSet(t *testing.T) []string {
 // own) with extra settings.
 func resume(t *testing.T, dir string, args ...string) (runner.Summary, error) {
 	t.Helper()
-	cfg := testkit.Config(t, config.CmdResume, nil, args...)
+	cfg := testkit.Config(t, config.CmdResume, testkit.StackEnv, args...)
 	timeout := time.Duration(0)
 	if cfg.Explicit("completion_timeout") {
 		timeout = cfg.CompletionTimeout

@@ -75,7 +75,7 @@ func executeAt(t *testing.T, where []string, args ...string) *outcome {
 	t.Helper()
 	out := t.TempDir()
 	base := []string{"--inputs", testkit.Sample(t), "--output-dir", out}
-	cfg := testkit.Config(t, config.CmdExecute, nil, append(append(base, where...), args...)...)
+	cfg := testkit.Config(t, config.CmdExecute, testkit.StackEnv, append(append(base, where...), args...)...)
 	ep, err := runner.ExternalEndpoints(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -180,8 +180,13 @@ func ProjectGrades(scale Scale, items []Item, anchors map[string]string) (Projec
 	mu = isotonic(mu, wts)
 
 	model := &GradeModel{Scale: scale, PooledSD: pooledSD}
-	lowest := mu[0] - belowLowestSDs*pooledSD
-	model.Bands = append(model.Bands, Band{Grade: scale.BelowLowest, Lower: math.Inf(-1), Upper: lowest, Mean: math.NaN()})
+	lowest := math.Inf(-1)
+	if scale.BelowLowest != "" {
+		// Scales with a below-lowest grade give it to essays far under the
+		// lowest band; the others' lowest band reaches down forever.
+		lowest = mu[0] - belowLowestSDs*pooledSD
+		model.Bands = append(model.Bands, Band{Grade: scale.BelowLowest, Lower: math.Inf(-1), Upper: lowest, Mean: math.NaN()})
+	}
 	for i := range mu {
 		b := Band{Grade: scale.Grades[lo+i], Lower: lowest, Upper: math.Inf(1), Mean: mu[i], Anchors: cnt[lo+i]}
 		if i+1 < len(mu) {

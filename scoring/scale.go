@@ -10,11 +10,18 @@ import (
 type Scale struct {
 	Name   string
 	Grades []string
-	// BelowLowest is the grade given to essays far under the lowest anchor.
+	// BelowLowest is the grade given to essays far under the lowest anchor;
+	// "" for a scale without one.
 	BelowLowest string
 }
 
 var scales = map[string]Scale{
+	// The CJ service's default scale (Swedish national exam, 8 anchors):
+	// nothing lies below its lowest grade.
+	"swedish_8_anchor": {
+		Name:   "swedish_8_anchor",
+		Grades: []string{"F", "E", "D", "D+", "C", "C+", "B", "A"},
+	},
 	"eng5_np_legacy_9_step": {
 		Name:        "eng5_np_legacy_9_step",
 		Grades:      []string{"F+", "E-", "E+", "D-", "D+", "C-", "C+", "B", "A"},
@@ -49,7 +56,7 @@ func LookupScale(name string) (Scale, error) {
 // Index returns the position of grade in the scale (0 = lowest), or -1 for
 // the below-lowest grade, and false when the grade is not on the scale.
 func (s Scale) Index(grade string) (int, bool) {
-	if grade == s.BelowLowest {
+	if s.BelowLowest != "" && grade == s.BelowLowest {
 		return -1, true
 	}
 	for i, g := range s.Grades {

@@ -23,7 +23,7 @@ const plantedSASL = "planted-sasl-Pw-51e0c9"
 // q exits with the run's code; a planted secret never reaches the screen.
 func TestDashboardEndToEnd(t *testing.T) {
 	st := testkit.Stack(t, devstack.Options{Seed: 1, MockLatency: 40 * time.Millisecond})
-	env := []string{"ENG5NP_KAFKA_SASL_MECHANISM=plain", "ENG5NP_KAFKA_SASL_USERNAME=runner", "ENG5NP_KAFKA_SASL_PASSWORD=" + plantedSASL}
+	env := append([]string{"ENG5NP_KAFKA_SASL_MECHANISM=plain", "ENG5NP_KAFKA_SASL_USERNAME=runner", "ENG5NP_KAFKA_SASL_PASSWORD=" + plantedSASL}, testkit.StackEnv...)
 	cfg := testkit.Config(t, config.CmdExecute, env, "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(),
 		"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", st.URL, "--cj-service-url", st.URL)
 	ep, err := runner.ExternalEndpoints(cfg)

@@ -151,6 +151,8 @@ func (p preflightScreen) View() string {
 				icon = s.Pass.Render("✓")
 			case runner.Warn:
 				icon = s.Warn.Render("!")
+			case runner.Skip:
+				icon = s.Subtle.Render("–")
 			default:
 				icon = s.Fail.Render("✗")
 			}

@@ -102,13 +102,44 @@ func GroundTruth(t testing.TB) map[string]float64 {
 	return truth
 }
 
+// JWTSecret is the admin API secret of every test stack; StackEnv gives
+// it to a run as ENG5NP_JWT_SECRET_KEY.
+const JWTSecret = "testkit-dev-stack-secret"
+
+// StackEnv is the environment that authenticates a run to a test stack.
+var StackEnv = []string{"ENG5NP_JWT_SECRET_KEY=" + JWTSecret}
+
+var (
+	sampleOnce  sync.Once
+	sampleBatch *inputs.Batch
+	sampleErr   error
+)
+
+// SampleBatch is the sample batch, loaded once.
+func SampleBatch(t testing.TB) *inputs.Batch {
+	t.Helper()
+	sampleOnce.Do(func() { sampleBatch, sampleErr = inputs.Load(Sample(t), inputs.Options{}) })
+	if sampleErr != nil {
+		t.Fatal(sampleErr)
+	}
+	return sampleBatch
+}
+
 // Stack starts a dev stack in the test process on free ports, judging with
-// the sample's ground truth and the default pricing; it stops when the test
-// ends.
+// the sample's ground truth and the default pricing, with the admin secret
+// JWTSecret and the sample's assignment set up (unless opts say otherwise);
+// it stops when the test ends.
 func Stack(t testing.TB, opts devstack.Options) *devstack.Stack {
 	t.Helper()
 	if opts.GroundTruth == nil {
 		opts.GroundTruth = GroundTruth(t)
+	}
+	if opts.JWTSecret == "" {
+		opts.JWTSecret = JWTSecret
+	}
+	if opts.Assignments == nil {
+		b := SampleBatch(t)
+		opts.Assignments = []devstack.Assignment{devstack.AssignmentOf(b.Config.AssignmentID, b)}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
