@@ -38,7 +38,7 @@ func stubRun(t *testing.T, dir string) *AssessmentRun {
 			GeneratedAt: Timestamp(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), RunnerMode: rundir.ModeDryRun,
 			BatchUUID: "5b0e6f5c-9a43-4b3e-8d2a-1c7f0e9b8a66", BatchLabel: "fixture",
 		},
-		Inputs:     InputsSection(snap),
+		Inputs:     InputsSection(snap, nil),
 		Validation: Validation{CLIEnvironment: build.Environment()},
 	}
 }

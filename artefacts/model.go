@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is written to every artefact; it stays 1.0.x while the
 // schema is a compatible evolution of the reference.
-const SchemaVersion = "1.0.2"
+const SchemaVersion = "1.0.3"
 
 // AssessmentRun is assessment_run.<mode>.json.
 type AssessmentRun struct {
@@ -23,6 +23,7 @@ type AssessmentRun struct {
 	GradeProjections []GradeProjection `json:"grade_projections"`
 	Costs            Costs             `json:"costs"`
 	Validation       Validation        `json:"validation"`
+	ServiceResults   *ServiceResults   `json:"service_results,omitempty"`
 }
 
 // Metadata identifies the run.
@@ -40,6 +41,11 @@ type Metadata struct {
 	CourseCode         string                     `json:"course_code,omitempty"`
 	Language           string                     `json:"language,omitempty"`
 	MaxComparisons     int                        `json:"max_comparisons,omitempty"`
+	EffectiveMax       int                        `json:"effective_max_comparisons,omitempty"`
+	UserID             string                     `json:"user_id,omitempty"`
+	OrgID              string                     `json:"org_id,omitempty"`
+	ContextOrigin      string                     `json:"context_origin,omitempty"`
+	NoRubricOverride   bool                       `json:"no_rubric_override,omitempty"`
 	Stack              string                     `json:"stack,omitempty"`
 	LLMConfigOverrides *events.LLMConfigOverrides `json:"llm_config_overrides,omitempty"`
 }
@@ -67,6 +73,8 @@ type AnchorRecord struct {
 	Grade      string `json:"grade"`
 	SourcePath string `json:"source_path"`
 	Checksum   string `json:"checksum"`
+	CJAnchorID int    `json:"cj_anchor_id,omitempty"`
+	External   bool   `json:"external,omitempty"`
 }
 
 // StudentRecord is one student essay.
@@ -270,16 +278,72 @@ type Band struct {
 	Anchors int      `json:"anchors"`
 }
 
-// InputsSection builds the artefact's inputs from the run's snapshot.
-func InputsSection(s inputs.Snapshot) Inputs {
+// ServiceResults are the CJ service's own results for the batch.
+type ServiceResults struct {
+	CJAssessmentJobID  string             `json:"cj_assessment_job_id,omitempty"`
+	ModelUsed          string             `json:"model_used,omitempty"`
+	ModelProvider      string             `json:"model_provider,omitempty"`
+	AssessedAt         string             `json:"assessed_at,omitempty"`
+	Rows               []ServiceResultRow `json:"rows"`
+	UnmatchedIDs       []string           `json:"unmatched_ids,omitempty"`
+	AssessmentMetadata map[string]any     `json:"assessment_metadata,omitempty"`
+	GradeAgreement     *GradeAgreement    `json:"grade_agreement,omitempty"`
+}
+
+// ServiceResultRow is one essay's result from the CJ service.
+type ServiceResultRow struct {
+	EssayID         string  `json:"essay_id"`
+	ServiceEssayID  string  `json:"service_essay_id,omitempty"`
+	LetterGrade     string  `json:"letter_grade,omitempty"`
+	NormalizedScore float64 `json:"normalized_score"`
+	ConfidenceScore float64 `json:"confidence_score"`
+	ConfidenceLabel string  `json:"confidence_label,omitempty"`
+	BTScore         float64 `json:"bt_score"`
+	Rank            int     `json:"rank"`
+	IsAnchor        bool    `json:"is_anchor"`
+	ProjectedGrade  string  `json:"projected_grade,omitempty"`
+}
+
+// GradeAgreement compares the service's letter grades with eng5np's
+// projected grades.
+type GradeAgreement struct {
+	Compared  int `json:"compared"`
+	Exact     int `json:"exact"`
+	WithinOne int `json:"within_one"`
+}
+
+// InputsSection builds the artefact's inputs from the run's snapshot and,
+// when the run recorded the CJ service's anchors, the anchors someone else
+// registered for the assignment (external ones), after the batch's own.
+func InputsSection(s inputs.Snapshot, cj *inputs.AnchorMap) Inputs {
 	in := Inputs{
 		Instructions:    Document{SourcePath: s.Instructions.SourcePath, Checksum: s.Instructions.Checksum, Content: s.Instructions.Content},
 		PromptReference: Document{SourcePath: s.PromptReference.SourcePath, Checksum: s.PromptReference.Checksum, Content: s.PromptReference.Content},
 		Anchors:         make([]AnchorRecord, 0, len(s.Anchors)),
 		Students:        make([]StudentRecord, 0, len(s.Students)),
 	}
+	dbIDs := map[string]int{}
+	if cj != nil {
+		for _, a := range cj.Anchors {
+			if !a.External {
+				dbIDs[a.EssayID] = a.ID
+			}
+		}
+	}
 	for _, a := range s.Anchors {
-		in.Anchors = append(in.Anchors, AnchorRecord{AnchorID: a.AnchorID, WireID: a.WireID, FileName: a.FileName, Grade: a.Grade, SourcePath: a.SourcePath, Checksum: a.Checksum})
+		rec := AnchorRecord{AnchorID: a.AnchorID, FileName: a.FileName, Grade: a.Grade, SourcePath: a.SourcePath, Checksum: a.Checksum, CJAnchorID: dbIDs[a.AnchorID]}
+		if cj == nil {
+			rec.WireID = a.WireID // runs from before the service named anchors itself
+		}
+		in.Anchors = append(in.Anchors, rec)
+	}
+	if cj != nil {
+		for _, a := range cj.Anchors {
+			if a.External {
+				in.Anchors = append(in.Anchors, AnchorRecord{AnchorID: a.EssayID, FileName: a.Label, Grade: a.Grade, SourcePath: a.SourcePath,
+					Checksum: a.Checksum, CJAnchorID: a.ID, External: true})
+			}
+		}
 	}
 	for _, st := range s.Students {
 		in.Students = append(in.Students, StudentRecord{EssayID: st.EssayID, WireID: st.WireID, FileName: st.FileName, SourcePath: st.SourcePath, Checksum: st.Checksum})

@@ -60,7 +60,7 @@ func openStack(ctx context.Context, cfg *config.Config, logger *slog.Logger, reg
 	}
 	s, err := devstack.Start(ctx, devstack.Options{Partitions: cfg.DevStack.Partitions, TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed,
 		MockLatency: cfg.DevStack.MockLatency, LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt,
-		Pricing: cfg.Pricing, Logger: logger, Metrics: reg, Assignments: seed})
+		Pricing: cfg.Pricing, Logger: logger, Metrics: reg, Assignments: seed, MaxComparisons: cfg.ServiceMaxComparisons})
 	if err != nil {
 		return nil, exitf(runner.ExitFailure, "check that loopback networking works on this machine", "cannot start the embedded stack: %v", err)
 	}
@@ -113,6 +113,9 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
 			if err != nil {
 				return err
 			}
+			if err := runner.RequireModel(cfg); err != nil {
+				return err
+			}
 			obs, err := startMetrics(cfg)
 			if err != nil {
 				return err
@@ -148,6 +151,9 @@ func (e *env) execute(ctx context.Context, cfg *config.Config, obs *observabilit
 	fmt.Fprintf(e.stdout, "eng5np execute: %s, stack %s (Kafka %s)\n", cfg.Inputs, cfg.Stack, st.endpoints.Kafka)
 	pf := runner.NewPreflight(cfg, st.endpoints)
 	blocked := pf.RunAll(ctx, out.check)
+	if u, ok := pf.UsageFailure(); ok {
+		return exitf(runner.ExitUsage, u.Fix, "%s; nothing was published", u.Detail)
+	}
 	if blocked {
 		return exitf(runner.ExitFailure, "fix the failed checks above (each names its fix), then run again; `eng5np doctor` re-runs the checks alone",
 			"a blocking pre-flight check failed; nothing was published")

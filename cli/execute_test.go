@@ -68,7 +68,7 @@ func TestBrokerDownExits1NamingIt(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	where := []string{"--inputs", sample, "--output-dir", t.TempDir(), "--stack", "external",
-		"--kafka-bootstrap", addr, "--content-service-url", "http://" + addr, "--cj-service-url", "http://" + addr}
+		"--kafka-bootstrap", addr, "--content-service-url", "http://" + addr, "--cj-service-url", "http://" + addr, "--llm-provider", "mock", "--llm-model", "mock-judge-small"}
 	code, stdout, stderr := run(t, append([]string{"execute", "--no-tui"}, where...)...)
 	if code != runner.ExitFailure || !strings.Contains(stdout, "check fail broker reachable") || !strings.Contains(stdout, addr) {
 		t.Errorf("execute: exit %d\n%s\n%s", code, stdout, stderr)

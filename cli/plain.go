@@ -66,7 +66,11 @@ func (p *plainReporter) progress(s runner.Progress) {
 	}
 	if s.Completion.Completed && !p.completed {
 		p.completed = true
-		fmt.Fprintln(p.w, "the CJ service reported completion; waiting for the result event")
+		if s.Completion.Failed {
+			fmt.Fprintln(p.w, "the CJ service ended the batch failed: "+s.Completion.FailureReason)
+		} else {
+			fmt.Fprintln(p.w, "the CJ service reported completion; waiting for the result event")
+		}
 	}
 	if s.BrokerErrors > p.brokerErrs {
 		if p.brokerErrs == 0 {

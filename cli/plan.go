@@ -73,7 +73,11 @@ func printPlan(w io.Writer, cfg *config.Config, p *runner.Plan) {
 	if est.Essays > 0 {
 		perEssay = 2 * float64(est.Comparisons) / float64(est.Essays)
 	}
-	fmt.Fprintf(w, "Comparisons  %d expected (--max-comparisons), about %.1f per essay\n", est.Comparisons, perEssay)
+	capped := "--max-comparisons"
+	if est.Requested > est.Cap {
+		capped = fmt.Sprintf("--max-comparisons %d, capped by the CJ service", est.Requested)
+	}
+	fmt.Fprintf(w, "Comparisons  %d expected (%s), about %.1f per essay\n", est.Comparisons, capped, perEssay)
 	if est.Priced {
 		fmt.Fprintf(w, "Cost         $%.4f estimated for %s/%s (about %d prompt + %d completion tokens per comparison)\n",
 			est.USD, est.Provider, est.Model, est.PromptTokens, est.CompletionTokens)

@@ -60,9 +60,15 @@ func newStackUpCmd(e *env) *cobra.Command {
     /admin/v1 (anchor summary, assessment instructions, student prompts, judge
     rubrics), which takes only a Bearer JWT with the admin role signed with the
     stack's secret, as the real service does;
-  - the CJ Assessment service: consumes CJ requests, sends pairs in waves to the
-    LLM provider, refits Bradley–Terry after each wave, publishes completed and
-    result (or failed);
+  - the CJ Assessment service: consumes CJ requests (dropping, without a failed
+    event, one that fails validation, such as a course code outside ENG5 ENG6
+    ENG7 SV1 SV2 SV3), adds every anchor registered for the assignment, naming
+    each ANCHOR_{id}_{8 hex}, sends pairs in waves to the LLM provider, refits
+    Bradley–Terry after each wave, publishes completed and result (or failed,
+    with its reason in system_metadata.error_info); it spends at most
+    --service-max-comparisons comparisons on a batch (default 120, the
+    service's MAX_PAIRWISE_COMPARISONS) and fails a batch that overrides the
+    judge rubric of a canonical_national assignment;
   - the mock LLM provider: a seeded judge whose verdicts follow a logistic model
     over the latent qualities in --ground-truth (default examples/sample's file
     when present; essays it lacks get a text heuristic).
@@ -121,7 +127,7 @@ Ctrl-C (SIGINT) or SIGTERM stops the stack; it exits 0.`,
 				KafkaPort: cfg.DevStack.KafkaPort, HTTPPort: cfg.DevStack.HTTPPort, Partitions: cfg.DevStack.Partitions,
 				TopicPrefix: cfg.Kafka.TopicPrefix, Seed: cfg.DevStack.Seed, MockLatency: cfg.DevStack.MockLatency,
 				LateDelay: cfg.DevStack.LateDelay, Faults: cfg.DevStack.Faults, GroundTruth: gt, Pricing: cfg.Pricing,
-				DataDir: cfg.DevStack.DataDir, Logger: logger, Metrics: registerer(reg),
+				DataDir: cfg.DevStack.DataDir, Logger: logger, Metrics: registerer(reg), MaxComparisons: cfg.ServiceMaxComparisons,
 				JWTSecret: cfg.Auth.JWTSecretKey.Reveal(), JWTIssuer: cfg.Auth.JWTIssuer, JWTAudience: cfg.Auth.JWTAudience, Assignments: seed,
 			})
 			if err != nil {

@@ -27,7 +27,7 @@ const (
 var (
 	// planKeys say what the batch is and what running it would cost.
 	planKeys = []string{"inputs", "batch_label", "assignment_id", "course_id", "grade_scale", "course_code", "language",
-		"max_comparisons", "llm_provider", "llm_model", "budget_usd", "pricing"}
+		"max_comparisons", "service_max_comparisons", "llm_provider", "llm_model", "budget_usd", "pricing", "stack"}
 	// connectionKeys say where the services are.
 	connectionKeys = []string{"stack", "kafka_bootstrap", "kafka_client_id", "topic_prefix", "kafka_sasl_mechanism", "kafka_sasl_username",
 		"kafka_sasl_password", "kafka_tls", "kafka_tls_ca_file", "kafka_tls_cert_file", "kafka_tls_key_file", "kafka_tls_insecure_skip_verify",
@@ -36,6 +36,8 @@ var (
 	embeddedKeys = []string{"seed", "mock_latency", "fault", "late_delay", "partitions", "ground_truth"}
 	// serviceKeys say how eng5np talks to the HuleEdu services' HTTP APIs.
 	serviceKeys = []string{"http_timeout", "cj_admin_token", "jwt_secret_key", "jwt_issuer", "jwt_audience"}
+	// requestKeys shape the CJ request beyond the plan.
+	requestKeys = []string{"user_id", "org_id", "llm_temperature", "llm_max_tokens", "llm_reasoning_effort", "llm_output_verbosity", "system_prompt", "no_rubric_override"}
 	// runKeys configure a capture.
 	runKeys = []string{"completion_timeout", "post_completion_grace", "budget_usd", "metrics_addr", "metrics_linger", "log_level", "no_tui"}
 )
@@ -59,14 +61,14 @@ func concat(groups ...[]string) []string {
 var commandKeys = map[Command][]string{
 	CmdPlan:    planKeys,
 	CmdDryRun:  concat(planKeys, []string{"output_dir"}),
-	CmdExecute: concat(planKeys, []string{"output_dir", "no_kafka", "user_id", "org_id"}, connectionKeys, serviceKeys, embeddedKeys, runKeys),
-	CmdDoctor:  concat(planKeys, []string{"output_dir", "no_kafka", "log_level"}, connectionKeys, serviceKeys, embeddedKeys),
+	CmdExecute: concat(planKeys, requestKeys, []string{"output_dir", "no_kafka"}, connectionKeys, serviceKeys, embeddedKeys, runKeys),
+	CmdDoctor:  concat(planKeys, requestKeys, []string{"output_dir", "no_kafka", "log_level"}, connectionKeys, serviceKeys, embeddedKeys),
 	CmdResume:  concat(connectionKeys, serviceKeys, runKeys),
 	// The assignment and anchors commands talk to a deployment's HTTP
 	// services only.
 	CmdAssignment: concat([]string{"inputs", "assignment_id", "grade_scale", "content_service_url", "cj_service_url", "log_level"}, serviceKeys),
 	CmdStackUp: {"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir",
-		"topic_prefix", "log_level", "pricing", "metrics_addr", "jwt_secret_key", "jwt_issuer", "jwt_audience"},
+		"topic_prefix", "log_level", "pricing", "metrics_addr", "jwt_secret_key", "jwt_issuer", "jwt_audience", "service_max_comparisons"},
 	CmdConfig: KeyNames(),
 }
 

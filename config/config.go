@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -32,9 +33,11 @@ type Config struct {
 	CourseCode   string
 	Language     string
 
-	MaxComparisons int
-	LLM            LLM
-	Pricing        Pricing
+	MaxComparisons        int
+	ServiceMaxComparisons int
+	LLM                   LLM
+	NoRubricOverride      bool
+	Pricing               Pricing
 
 	Stack             string
 	Kafka             Kafka
@@ -65,11 +68,21 @@ type Config struct {
 
 // LLM holds the overrides sent to the CJ service.
 type LLM struct {
-	Provider    string
-	Model       string
-	Temperature *float64
-	MaxTokens   *int
+	Provider         string
+	Model            string
+	Temperature      *float64
+	MaxTokens        *int
+	ReasoningEffort  string
+	OutputVerbosity  string
+	SystemPromptFile string
+	// SystemPrompt is the text of SystemPromptFile, read when the config
+	// loads.
+	SystemPrompt string
 }
+
+// MaxSystemPromptBytes bounds a system prompt file: it travels in every
+// comparison request.
+const MaxSystemPromptBytes = 64 << 10
 
 // Auth is how eng5np authenticates to the CJ admin API: a token it was
 // given (looked for in this order), or a secret to mint one with.
@@ -287,6 +300,14 @@ func load(fs *pflag.FlagSet, getenv func(string) string, environ []string) (*Con
 		c.values[k.name] = displayValue(k, val)
 	}
 	c.readHuleEduEnvironment(environ)
+	if c.Stack != "external" {
+		for name, v := range map[string]*string{"llm_provider": &c.LLM.Provider, "llm_model": &c.LLM.Model} {
+			if *v == "" {
+				*v = map[string]string{"llm_provider": MockProvider, "llm_model": MockModel}[name]
+				c.sources[name], c.values[name] = "default (embedded stack)", *v
+			}
+		}
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -538,8 +559,45 @@ func (c *Config) check() error {
 	if c.Kafka.SASLMechanism != "" && (c.Kafka.SASLUsername == "" || c.Kafka.SASLPassword == "") {
 		return &Error{Key: "kafka_sasl_mechanism", Source: c.sources["kafka_sasl_mechanism"], Msg: "SASL needs kafka_sasl_username and kafka_sasl_password (ENG5NP_KAFKA_SASL_PASSWORD)"}
 	}
+	if f := c.LLM.SystemPromptFile; f != "" {
+		text, err := readSystemPrompt(f)
+		if err != nil {
+			return &Error{Key: "system_prompt", Source: c.sources["system_prompt"], Msg: err.Error()}
+		}
+		c.LLM.SystemPrompt = text
+	}
 	return nil
 }
+
+// readSystemPrompt reads a system prompt file: UTF-8 text, not empty, at
+// most MaxSystemPromptBytes.
+func readSystemPrompt(path string) (string, error) {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot read %s (%v); pass the path of a text file", path, errors.Unwrap(err))
+	case !st.Mode().IsRegular():
+		return "", fmt.Errorf("%s is not a regular file; pass the path of a text file", path)
+	case st.Size() > MaxSystemPromptBytes:
+		return "", fmt.Errorf("%s has %d bytes; a system prompt may have at most %d", path, st.Size(), MaxSystemPromptBytes)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s (%v)", path, errors.Unwrap(err))
+	}
+	if !utf8.Valid(data) {
+		return "", fmt.Errorf("%s is not UTF-8 text; save it as UTF-8", path)
+	}
+	text := strings.TrimSpace(string(data))
+	if text == "" {
+		return "", fmt.Errorf("%s is empty; write the system prompt in it, or leave system_prompt unset for the service's own", path)
+	}
+	return text, nil
+}
+
+// EffectiveComparisons is what the CJ service will spend: max_comparisons,
+// capped at its limit.
+func (c *Config) EffectiveComparisons() int { return min(c.MaxComparisons, c.ServiceMaxComparisons) }
 
 // Setting is one key's effective value, for `eng5np config`.
 type Setting struct {

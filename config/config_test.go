@@ -130,6 +130,11 @@ func TestInvalidValuesNameKeySourceAndAccepted(t *testing.T) {
 		{"bootstrap", map[string]string{"KAFKA_BOOTSTRAP_SERVERS": "localhost"}, "", nil, []string{"kafka_bootstrap", "host:port"}},
 		{"list in scalar", nil, "max_comparisons: [1, 2]\n", nil, []string{"max_comparisons", "not a single value"}},
 		{"pricing field", nil, "pricing:\n  - provider: x\n    model: y\n    input_usd_per_mtok: -1\n", nil, []string{"pricing", "input_usd_per_mtok", "≥ 0"}},
+		{"course code case", nil, "", []string{"--course-code", "eng5"}, []string{"course_code", "ENG5 | ENG6 | ENG7 | SV1 | SV2 | SV3", "case-sensitive"}},
+		{"reasoning effort", nil, "", []string{"--llm-reasoning-effort", "max"}, []string{"llm_reasoning_effort", "none | low | medium | high"}},
+		{"output verbosity", nil, "", []string{"--llm-output-verbosity", "none"}, []string{"llm_output_verbosity", "low | medium | high"}},
+		{"model id", nil, "", []string{"--llm-model", "gpt 5"}, []string{"llm_model", "contains ' '"}},
+		{"system prompt missing", nil, "", []string{"--system-prompt", "/nonexistent/judge.md"}, []string{"system_prompt", "/nonexistent/judge.md", "text file"}},
 		{"sasl without password", nil, "", []string{"--kafka-sasl-mechanism", "plain", "--kafka-sasl-username", "u"}, []string{"kafka_sasl_mechanism", "ENG5NP_KAFKA_SASL_PASSWORD"}},
 	}
 	for _, tc := range cases {
@@ -149,6 +154,48 @@ func TestInvalidValuesNameKeySourceAndAccepted(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The mock judge is the embedded stack's default only: an external stack
+// gets no provider or model unless told (runner.RequireModel refuses the
+// run), and a model id may be OpenRouter's provider/model.
+func TestJudgeDefaultsBelongToTheEmbeddedStack(t *testing.T) {
+	c, err := loadWith(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LLM.Provider != MockProvider || c.LLM.Model != MockModel || c.Source("llm_model") != "default (embedded stack)" {
+		t.Errorf("embedded: %s/%s from %s", c.LLM.Provider, c.LLM.Model, c.Source("llm_model"))
+	}
+	c, err = loadWith(t, nil, "--stack", "external")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LLM.Provider != "" || c.LLM.Model != "" {
+		t.Errorf("external: %q/%q, want none", c.LLM.Provider, c.LLM.Model)
+	}
+	c, err = loadWith(t, nil, "--stack", "external", "--llm-provider", "openrouter", "--llm-model", "anthropic/claude-sonnet-4")
+	if err != nil || c.LLM.Model != "anthropic/claude-sonnet-4" {
+		t.Errorf("openrouter model: %v %q", err, c.LLM.Model)
+	}
+}
+
+func TestSystemPromptFile(t *testing.T) {
+	good := writeFile(t, "  You are a careful examiner of English essays.\n")
+	c, err := loadWith(t, nil, "--system-prompt", good)
+	if err != nil || c.LLM.SystemPrompt != "You are a careful examiner of English essays." {
+		t.Fatalf("%v %q", err, c.LLM.SystemPrompt)
+	}
+	for name, content := range map[string]string{"empty": " \n", "binary": "\xff\xfe\x00x"} {
+		_, err := loadWith(t, nil, "--system-prompt", writeFile(t, content))
+		if err == nil || !strings.Contains(err.Error(), "system_prompt") {
+			t.Errorf("%s system prompt: %v", name, err)
+		}
+	}
+	_, err = loadWith(t, nil, "--system-prompt", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory as system prompt: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"eng5np/events"
 	"eng5np/fault"
 	"eng5np/scoring"
 )
@@ -63,16 +64,26 @@ var keys = []key{
 		check: checkUUID, set: func(c *Config, v any) { c.CourseID = v.(string) }},
 	{name: "grade_scale", flag: "grade-scale", kind: kindString, usage: "grade scale (default: batch.yaml, else eng5_np_legacy_9_step)", accepts: strings.Join(scoring.ScaleNames(), " | "),
 		check: func(s string) error { _, err := scoring.LookupScale(s); return err }, set: func(c *Config, v any) { c.GradeScale = v.(string) }},
-	{name: "course_code", flag: "course-code", kind: kindString, usage: "course code sent with the request (default: batch.yaml, else ENG5)", accepts: "letters and digits, e.g. ENG5",
-		check: checkCode, set: func(c *Config, v any) { c.CourseCode = v.(string) }},
+	{name: "course_code", flag: "course-code", kind: kindString, usage: "course code sent with the request (default: batch.yaml, else ENG5); the CJ service drops a request with any other, silently", accepts: strings.Join(events.CourseCodes, " | ") + " (case-sensitive)",
+		check: oneOf(events.CourseCodes...), set: func(c *Config, v any) { c.CourseCode = v.(string) }},
 	{name: "language", flag: "language", kind: kindString, usage: "essay language (default: batch.yaml, else en)", accepts: "a two- or three-letter language code, e.g. en",
 		check: checkLanguage, set: func(c *Config, v any) { c.Language = v.(string) }},
-	{name: "max_comparisons", flag: "max-comparisons", kind: kindInt, def: "120", usage: "comparison budget of the CJ service for this batch", accepts: "an integer from 1 to 100000",
+	{name: "max_comparisons", flag: "max-comparisons", kind: kindInt, def: "120", usage: "comparison budget of the CJ service for this batch (the service spends at most service_max_comparisons)", accepts: "an integer from 1 to 100000",
 		check: intRange(1, 100000), set: func(c *Config, v any) { c.MaxComparisons = v.(int) }},
-	{name: "llm_provider", flag: "llm-provider", kind: kindString, def: "mock", usage: "LLM provider override sent to the CJ service", accepts: "a provider name, e.g. mock, anthropic, openai",
+	{name: "service_max_comparisons", flag: "service-max-comparisons", kind: kindInt, def: "120", usage: "the CJ service's cap on comparisons per batch (its MAX_PAIRWISE_COMPARISONS); the embedded stack's too", accepts: "an integer from 1 to 100000",
+		check: intRange(1, 100000), set: func(c *Config, v any) { c.ServiceMaxComparisons = v.(int) }},
+	{name: "llm_provider", flag: "llm-provider", kind: kindString, usage: "LLM provider override sent to the CJ service (required with --stack external; the embedded stack's default: mock)", accepts: "a provider name, e.g. openai, anthropic, google, openrouter, mock",
 		check: checkName, set: func(c *Config, v any) { c.LLM.Provider = v.(string) }},
-	{name: "llm_model", flag: "llm-model", kind: kindString, def: "mock-judge-small", usage: "LLM model override sent to the CJ service", accepts: "a model name",
-		check: checkName, set: func(c *Config, v any) { c.LLM.Model = v.(string) }},
+	{name: "llm_model", flag: "llm-model", kind: kindString, usage: "LLM model override sent to the CJ service (required with --stack external; the embedded stack's default: mock-judge-small)", accepts: "a model id; OpenRouter's may contain '/', e.g. anthropic/claude-sonnet-4",
+		check: checkModel, set: func(c *Config, v any) { c.LLM.Model = v.(string) }},
+	{name: "llm_reasoning_effort", flag: "llm-reasoning-effort", kind: kindString, usage: "reasoning effort hint sent to the CJ service (unset: the service's default)", accepts: strings.Join(events.ReasoningEfforts, " | "),
+		check: oneOf(events.ReasoningEfforts...), set: func(c *Config, v any) { c.LLM.ReasoningEffort = v.(string) }},
+	{name: "llm_output_verbosity", flag: "llm-output-verbosity", kind: kindString, usage: "output verbosity hint sent to the CJ service (unset: the service's default)", accepts: strings.Join(events.OutputVerbosities, " | "),
+		check: oneOf(events.OutputVerbosities...), set: func(c *Config, v any) { c.LLM.OutputVerbosity = v.(string) }},
+	{name: "system_prompt", flag: "system-prompt", kind: kindString, usage: "file whose text is sent as the system prompt override (unset: the service's)", accepts: "a readable text file",
+		set: func(c *Config, v any) { c.LLM.SystemPromptFile = v.(string) }},
+	{name: "no_rubric_override", flag: "no-rubric-override", kind: kindBool, def: "false", usage: "do not send prompt.md as the judge rubric override (required for a canonical_national assignment)", accepts: "true | false",
+		set: func(c *Config, v any) { c.NoRubricOverride = v.(bool) }},
 	{name: "llm_temperature", flag: "llm-temperature", kind: kindOptFloat, usage: "temperature override (0–2; unset: the service's default)", accepts: "a number from 0 to 2",
 		check: floatRange(0, 2), set: func(c *Config, v any) { c.LLM.Temperature = v.(*float64) }},
 	{name: "llm_max_tokens", flag: "llm-max-tokens", kind: kindOptInt, usage: "max output tokens override (unset: the service's default)", accepts: "an integer ≥ 1",
@@ -214,6 +225,20 @@ func checkName(s string) error {
 		return fmt.Errorf("must not be empty")
 	}
 	return checkPrefix(s)
+}
+
+// checkModel accepts model ids as providers write them, OpenRouter's
+// provider/model and version tags included.
+func checkModel(s string) error {
+	if s == "" || len(s) > 200 {
+		return fmt.Errorf("%q must have 1 to 200 characters", s)
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@+", r)) {
+			return fmt.Errorf("%q contains %q", s, r)
+		}
+	}
+	return nil
 }
 
 func checkPrefix(s string) error {

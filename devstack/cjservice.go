@@ -12,17 +12,23 @@ import (
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
+	"eng5np/config"
 	"eng5np/events"
 	"eng5np/fault"
+	"eng5np/huleedu"
+	"eng5np/inputs"
 	"eng5np/scoring"
 )
 
 // CJSource is the source_service of the CJ service's events.
 const CJSource = "cj_assessment_service"
 
+// DefaultMaxComparisons is the CJ service's cap on a batch's comparisons
+// (MAX_PAIRWISE_COMPARISONS), and the budget of a request that names none.
+const DefaultMaxComparisons = 120
+
 // Finalization rules of docs/CONTRACT.md, "Dev stack".
 const (
-	defaultBudget       = 120
 	minStableCallbacks  = 12
 	stableThetaChange   = 0.025
 	minSuccessRate      = 0.8
@@ -36,15 +42,17 @@ const (
 // run's goroutine; Kafka readers and the provider only talk to it through
 // channels and the topic.
 type cjService struct {
-	seed     int64
-	faults   fault.Set
-	topics   events.Topics
-	content  *contentStore
-	store    *cjStore
-	provider *provider
-	out      *kafka.Writer
-	log      *slog.Logger
-	metrics  *stackMetrics
+	seed    int64
+	faults  fault.Set
+	topics  events.Topics
+	content *contentStore
+	store   *cjStore
+	// maxComparisons caps every batch's budget (MAX_PAIRWISE_COMPARISONS).
+	maxComparisons int
+	provider       *provider
+	out            *kafka.Writer
+	log            *slog.Logger
+	metrics        *stackMetrics
 
 	requests  chan kafka.Message
 	callbacks chan kafka.Message
@@ -67,6 +75,7 @@ type cjBatch struct {
 	texts         map[string]string // wire id → text
 	anchors       map[string]string // wire id → grade
 	gradeScale    string            // of the assignment's instructions
+	courseCode    string
 	students      []string
 	budget        int
 	sent          int
@@ -104,7 +113,11 @@ func (s *cjService) run(ctx context.Context) {
 func (s *cjService) handleRequest(ctx context.Context, m kafka.Message) {
 	ev, err := s.topics.Decode(m.Topic, m.Value)
 	if err != nil {
-		s.log.Warn("ignoring undecodable CJ request", "error", err, "partition", m.Partition, "offset", m.Offset)
+		// As the CJ service: a request that fails validation (an unknown
+		// course code among them) is dropped, and no failed event tells
+		// anyone.
+		s.log.Warn("ignoring a CJ request that fails validation", "error", err, "partition", m.Partition, "offset", m.Offset)
+		s.metrics.requestRejected()
 		return
 	}
 	req := ev.Request
@@ -121,15 +134,24 @@ func (s *cjService) handleRequest(ctx context.Context, m kafka.Message) {
 		texts:         map[string]string{},
 		anchors:       map[string]string{},
 		pending:       map[string]pair{},
-		budget:        defaultBudget,
-		provider:      "mock",
-		model:         "mock-judge-small",
+		budget:        s.maxComparisons,
+		provider:      config.MockProvider,
+		model:         config.MockModel,
 	}
 	s.batches[b.id] = b
 	s.metrics.batchStarted()
+	// The budget travels in the envelope's metadata; the service caps it
+	// without saying so.
 	if v, ok := ev.Envelope.Metadata["max_comparisons"].(float64); ok && v >= 1 && v == math.Trunc(v) {
-		b.budget = int(v)
+		b.budget = min(int(v), s.maxComparisons)
 	}
+	in, ok := s.store.getInstructions(req.AssignmentID)
+	if !ok {
+		s.fail(ctx, b, map[string]any{"error_code": "VALIDATION_ERROR",
+			"error_message": fmt.Sprintf("Unknown assignment_id %s: missing assessment_instructions", req.AssignmentID)})
+		return
+	}
+	b.gradeScale, b.courseCode = in.gradeScale, req.CourseCode
 	if o := req.LLMConfigOverrides; o != nil {
 		if o.ProviderOverride != "" {
 			b.provider = o.ProviderOverride
@@ -137,24 +159,35 @@ func (s *cjService) handleRequest(ctx context.Context, m kafka.Message) {
 		if o.ModelOverride != "" {
 			b.model = o.ModelOverride
 		}
-		b.rubric = o.JudgeRubricOverride
-	}
-	if req.StudentPromptRef != nil {
-		text, ok := s.content.get(req.StudentPromptRef.TextStorageID)
-		if !ok {
-			s.fail(ctx, b, "INSTRUCTIONS_NOT_FOUND", fmt.Sprintf("student_prompt_ref %s is not in the content service", req.StudentPromptRef.TextStorageID))
+		if o.JudgeRubricOverride != "" && in.contextOrigin == huleedu.ContextCanonical {
+			s.fail(ctx, b, map[string]any{"error_code": "VALIDATION_ERROR",
+				"error_message": fmt.Sprintf("judge_rubric_override is not allowed: assignment %s is %s (its rubric is locked)", req.AssignmentID, huleedu.ContextCanonical)})
 			return
 		}
+		b.rubric = o.JudgeRubricOverride
+	}
+	// With an assignment, the service uses the assignment's stored student
+	// prompt and ignores the request's reference.
+	if text, ok := s.content.get(in.studentPromptStorage); ok {
 		b.instructions = string(text)
+	} else {
+		b.instructions = in.text
+	}
+	if b.rubric == "" {
+		if text, ok := s.content.get(in.judgeRubricStorage); ok {
+			b.rubric = string(text)
+		}
 	}
 	if len(req.EssaysForCJ) > maxEssaysPerRequest {
-		s.fail(ctx, b, "TOO_MANY_ESSAYS", fmt.Sprintf("%d essays; the embedded service takes at most %d", len(req.EssaysForCJ), maxEssaysPerRequest))
+		s.fail(ctx, b, map[string]any{"error_code": "VALIDATION_ERROR",
+			"error_message": fmt.Sprintf("%d essays; the embedded service takes at most %d", len(req.EssaysForCJ), maxEssaysPerRequest)})
 		return
 	}
 	for _, e := range req.EssaysForCJ {
 		text, ok := s.content.get(e.TextStorageID)
 		if !ok {
-			s.fail(ctx, b, "CONTENT_NOT_FOUND", fmt.Sprintf("essay %s: text_storage_id %s is not in the content service", e.EssayID, e.TextStorageID))
+			s.fail(ctx, b, map[string]any{"error_code": "CONTENT_SERVICE_ERROR",
+				"error_message": fmt.Sprintf("essay %s: text_storage_id %s is not in the content service", e.EssayID, e.TextStorageID)})
 			return
 		}
 		if _, dup := b.texts[e.EssayID]; !dup {
@@ -162,18 +195,14 @@ func (s *cjService) handleRequest(ctx context.Context, m kafka.Message) {
 		}
 		b.texts[e.EssayID] = string(text)
 	}
-	in, ok := s.store.getInstructions(req.AssignmentID)
-	if !ok {
-		s.fail(ctx, b, "UNKNOWN_ASSIGNMENT", fmt.Sprintf("Unknown assignment_id %s: missing assessment_instructions", req.AssignmentID))
-		return
-	}
-	b.gradeScale = in.gradeScale
+	// Every anchor registered for the assignment in its scale joins the
+	// batch, named by the service: ANCHOR_{db id}_{8 hex}. The real service
+	// draws the suffix at random per batch; here it comes from the seed, so
+	// that the same seed gives the same comparisons.
 	for _, a := range s.store.anchorsOf(req.AssignmentID, in.gradeScale) {
-		if _, clash := b.texts[a.WireID]; clash {
-			continue
-		}
-		b.texts[a.WireID] = a.Text
-		b.anchors[a.WireID] = a.Grade
+		id := inputs.ServiceAnchorID(a.ID, anchorSuffix(s.seed, a.ID))
+		b.texts[id] = a.Text
+		b.anchors[id] = a.Grade
 	}
 	ids := make([]string, 0, len(b.texts))
 	for id := range b.texts {
@@ -296,7 +325,10 @@ func (s *cjService) waveAnswered(ctx context.Context, b *cjBatch) {
 	answered := b.succeeded + b.failed
 	rate := float64(b.succeeded) / float64(max(answered, 1))
 	if b.wave == 1 && s.faults.Rate(fault.FailBatch) > 0 && unit(s.seed, "fault", fault.FailBatch, strings.Join(b.pairs.essays, ",")) < s.faults.Rate(fault.FailBatch) {
-		s.fail(ctx, b, "INJECTED_FAILURE", "the CJ service failed the batch (injected by the fail_batch fault)")
+		// The reason the service gives a batch it gave up on.
+		pct := math.Round(float64(answered)/float64(max(b.budget, 1))*1000) / 10
+		s.fail(ctx, b, map[string]any{"reason": "stuck_timeout_insufficient_progress", "details": map[string]any{
+			"progress_pct": pct, "batch_state": "WAITING_CALLBACKS", "injected_by": fault.FailBatch}})
 		return
 	}
 	if prev != nil && answered >= minStableCallbacks && rate >= minSuccessRate && maxChange(prev, b.theta) <= stableThetaChange {
@@ -368,7 +400,8 @@ func (s *cjService) finish(ctx context.Context, b *cjBatch) {
 	answered := b.succeeded + b.failed
 	rate := float64(b.succeeded) / float64(max(answered, 1))
 	if answered == 0 || rate < minSuccessRate {
-		s.fail(ctx, b, "LOW_SUCCESS_RATE", fmt.Sprintf("success rate %.2f below %.2f after %d comparisons (%d failed)", rate, minSuccessRate, answered, b.failed))
+		s.fail(ctx, b, map[string]any{"reason": "low_success_rate", "details": map[string]any{
+			"success_rate": math.Round(rate*1000) / 1000, "required": minSuccessRate, "comparisons": answered, "failed": b.failed}})
 		return
 	}
 	b.done = true
@@ -388,7 +421,18 @@ func (s *cjService) finish(ctx context.Context, b *cjBatch) {
 		}
 	}
 	summary.Successful, summary.Failed = len(summary.SuccessfulEssayIDs), len(summary.FailedEssayIDs)
-	completed := events.CJCompleted{EventName: events.CompletedEventName, EntityID: b.id, Status: events.StatusCompleted, CJAssessmentJobID: b.jobID, ProcessingSummary: summary}
+	completed := events.CJCompleted{EventName: events.CompletedEventName, EntityID: b.id, Status: events.StatusCompleted, CJAssessmentJobID: b.jobID,
+		ProcessingSummary: summary, SystemMetadata: s.systemMetadata(b, "completed", events.CompletedEventName, nil)}
+	if s.faults.Rate(fault.FailCritically) > 0 && unit(s.seed, "fault", fault.FailCritically, strings.Join(b.pairs.essays, ",")) < s.faults.Rate(fault.FailCritically) {
+		// A failed batch reported on the completed topic, with no result.
+		completed.Status = events.StatusFailed
+		completed.SystemMetadata = s.systemMetadata(b, "failed", events.CompletedEventName, map[string]any{"reason": "critical_failure",
+			"details": map[string]any{"fault": fault.FailCritically, "comparisons": answered}})
+		s.metrics.fault(fault.FailCritically)
+		s.publish(ctx, []kafka.Message{s.message(s.topics.Completed(), b, completed)})
+		s.metrics.batchFinished("failed")
+		return
+	}
 	result := s.result(b, fit)
 	var msgs []kafka.Message
 	if s.faults.Rate(fault.DropCompletion) > 0 && unit(s.seed, "fault", fault.DropCompletion, strings.Join(b.pairs.essays, ",")) < s.faults.Rate(fault.DropCompletion) {
@@ -405,11 +449,20 @@ func (s *cjService) finish(ctx context.Context, b *cjBatch) {
 
 // result builds the published assessment result for students and anchors.
 func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentResult {
+	byGrade := map[string]int{}
+	for _, g := range b.anchors {
+		byGrade[g]++
+	}
+	n := len(b.pairs.essays)
 	r := events.AssessmentResult{
 		BatchID: b.id, CJAssessmentJobID: b.jobID, AssignmentID: b.assignmentID, AssessmentMethod: "cj_assessment",
 		ModelUsed: b.model, ModelProvider: b.provider, EssayResults: []events.EssayResult{},
-		AssessmentMetadata: map[string]any{"comparisons": b.succeeded + b.failed, "successful_comparisons": b.succeeded, "waves": b.wave, "alpha": scoring.DefaultAlpha, "anchors": len(b.anchors)},
-		AssessedAt:         events.Now(),
+		// As the service's: comparison_count is an estimate, n(n−1)/2 of
+		// the ranked essays, not the comparisons made.
+		AssessmentMetadata: map[string]any{"anchor_essays_used": len(b.anchors), "calibration_method": "anchor", "anchor_grade_distribution": byGrade,
+			"comparison_count": n * (n - 1) / 2, "processing_duration_seconds": math.Round(time.Since(b.started).Seconds()*10) / 10,
+			"assignment_id": b.assignmentID, "course_code": b.courseCode},
+		AssessedAt: events.Now(),
 	}
 	if fit == nil {
 		return r
@@ -426,9 +479,9 @@ func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentRes
 		}
 	}
 	for rank, it := range items {
-		norm := 50.0
+		norm := 0.5
 		if hi > lo {
-			norm = math.Round((it.Theta-lo)/(hi-lo)*1000) / 10
+			norm = math.Round((it.Theta-lo)/(hi-lo)*1000) / 1000
 		}
 		label := "LOW"
 		switch {
@@ -437,10 +490,10 @@ func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentRes
 		case it.SE < confidenceMediumSE:
 			label = "MID"
 		}
-		_, isAnchor := b.anchors[it.ID]
-		display := it.ID
+		grade, isAnchor := b.anchors[it.ID]
+		display := ""
 		if isAnchor {
-			display = strings.TrimPrefix(it.ID, "ANCHOR_")
+			display = "ANCHOR GRADE " + grade
 		}
 		r.EssayResults = append(r.EssayResults, events.EssayResult{
 			EssayID: it.ID, NormalizedScore: norm, LetterGrade: grades[it.ID], ConfidenceScore: math.Round(1/(1+it.SE)*1000) / 1000,
@@ -450,16 +503,34 @@ func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentRes
 	return r
 }
 
-func (s *cjService) fail(ctx context.Context, b *cjBatch, code, reason string) {
+// fail publishes cj_assessment.failed with its reason in
+// system_metadata.error_info, as the service does: {error_code,
+// error_message, …} when the request could not be processed, {reason,
+// details} when the batch could not finish.
+func (s *cjService) fail(ctx context.Context, b *cjBatch, info map[string]any) {
 	b.done = true
 	for corr := range b.pending {
 		delete(s.byCorrelation, corr)
 	}
-	failed := events.CJFailed{EntityID: b.id, CJAssessmentJobID: b.jobID, FailureReason: reason,
-		ErrorDetail: map[string]any{"error_code": code, "successful": b.succeeded, "failed": b.failed}}
+	failed := events.CJFailed{EventName: "cj_assessment.failed", EntityID: b.id, Status: events.StatusFailed, CJAssessmentJobID: b.jobID,
+		SystemMetadata: s.systemMetadata(b, "failed", "cj_assessment.failed", info)}
 	s.publish(ctx, []kafka.Message{s.message(s.topics.Failed(), b, failed)})
 	s.metrics.batchFinished("failed")
-	s.log.Info("CJ batch failed", "batch_uuid", b.id, "reason", reason)
+	s.log.Info("CJ batch failed", "batch_uuid", b.id, "reason", events.ErrorInfoText(info))
+}
+
+// systemMetadata is the service's bookkeeping on its end events.
+func (s *cjService) systemMetadata(b *cjBatch, stage, event string, info map[string]any) *events.SystemMetadata {
+	if info == nil {
+		info = map[string]any{}
+	}
+	return &events.SystemMetadata{EntityID: b.id, EntityType: "batch", ProcessingStage: stage, Event: event, ErrorInfo: info}
+}
+
+// anchorSuffix is the 8 hex the service appends to an anchor's id in a
+// batch: random there, seeded here.
+func anchorSuffix(seed int64, id int) string {
+	return fmt.Sprintf("%08x", uint32(unit(seed, "anchor-suffix", itoa(id))*(1<<32)))
 }
 
 func (s *cjService) message(topic string, b *cjBatch, data any) kafka.Message {

@@ -70,7 +70,6 @@ func (in instructions) response() huleedu.Instructions {
 type registeredAnchor struct {
 	ID         int // the database id, unique across assignments
 	Label      string
-	WireID     string
 	Grade      string
 	GradeScale string
 	Text       string
@@ -168,6 +167,18 @@ func (s *cjStore) registerAnchor(assignment string, a registeredAnchor) register
 	}
 	s.anchors[k] = a
 	return a
+}
+
+// labelOf is the label of the anchor with database id id.
+func (s *cjStore) labelOf(id int) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, a := range s.anchors {
+		if a.ID == id {
+			return a.Label, true
+		}
+	}
+	return "", false
 }
 
 // anchorsOf lists an assignment's anchors in a scale ("" for every scale),

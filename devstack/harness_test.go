@@ -78,6 +78,16 @@ type client struct {
 	t      testing.TB
 	s      *Stack
 	topics events.Topics
+	// noRegister makes submit skip the anchors' registration.
+	noRegister bool
+}
+
+// publishOnly is submit without registering the anchors.
+func (c *client) publishOnly(b *inputs.Batch, budget int) (string, map[string]map[int]int64) {
+	c.t.Helper()
+	c.noRegister = true
+	defer func() { c.noRegister = false }()
+	return c.submit(b, budget)
 }
 
 func (c *client) post(path string, body []byte, want int) map[string]any {
@@ -152,10 +162,20 @@ func (c *client) upload(text string) string {
 // before publishing.
 func (c *client) submit(b *inputs.Batch, budget int) (string, map[string]map[int]int64) {
 	c.t.Helper()
+	return c.submitWith(b, budget, nil)
+}
+
+// submitWith is submit with the request changed by edit before it is
+// published.
+func (c *client) submitWith(b *inputs.Batch, budget int, edit func(*events.CJRequest)) (string, map[string]map[int]int64) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	assignment := b.Config.AssignmentID
 	for _, a := range b.Anchors {
+		if c.noRegister {
+			break
+		}
 		body, _ := json.Marshal(map[string]string{"assignment_id": assignment, "grade": a.Grade, "anchor_label": a.ID, "essay_text": a.Text})
 		resp, err := http.Post(c.s.URL+"/api/v1/anchors/register", "application/json", bytes.NewReader(body))
 		if err != nil {
@@ -179,8 +199,11 @@ func (c *client) submit(b *inputs.Batch, budget int) (string, map[string]map[int
 		EventName: events.RequestEventName, EntityID: batchID, EntityType: "batch", ParentID: &assignment, Timestamp: events.Now(),
 		SystemMetadata: events.SystemMetadata{EntityID: batchID, EntityType: "batch", ParentID: &assignment, ProcessingStage: "pending", Event: events.RequestEventName},
 		EssaysForCJ:    essays, Language: "en", CourseCode: "ENG5", AssignmentID: assignment, UserID: "test",
-		StudentPromptRef:   &events.PromptRef{TextStorageID: c.upload(b.Instructions.Text)},
+		StudentPromptRef:   events.StudentPromptRef(c.upload(b.Instructions.Text)),
 		LLMConfigOverrides: &events.LLMConfigOverrides{ProviderOverride: "mock", ModelOverride: "mock-judge-small", JudgeRubricOverride: b.Prompt.Text},
+	}
+	if edit != nil {
+		edit(&req)
 	}
 	env, err := events.NewEnvelope(c.topics.Requested(), events.RunnerSourceService, uuid.NewString(), req, map[string]any{"runner_mode": "execute", "batch_label": "test", "max_comparisons": budget}, time.Now())
 	if err != nil {
@@ -274,7 +297,7 @@ func (c *client) collect(batchID string, offsets map[string]map[int]int64, timeo
 			case ev.Failed != nil:
 				out.failed = ev.Failed
 			}
-			done := out.failed != nil || (out.result != nil && out.completed != nil)
+			done := out.failed != nil || (out.completed != nil && (out.result != nil || out.completed.FailedCritically()))
 			switch {
 			case done && linger == 0 && quietT == nil:
 				quietT = time.NewTimer(quiet)

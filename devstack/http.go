@@ -13,7 +13,6 @@ import (
 
 	"eng5np/fault"
 	"eng5np/huleedu"
-	"eng5np/inputs"
 	"eng5np/scoring"
 )
 
@@ -160,7 +159,7 @@ func (s *Stack) registerAnchor(w http.ResponseWriter, r *http.Request) {
 	if label == "" {
 		label = req.Grade
 	}
-	a := s.cj.registerAnchor(req.AssignmentID, registeredAnchor{Label: label, WireID: inputs.AnchorWireID(label), Grade: req.Grade,
+	a := s.cj.registerAnchor(req.AssignmentID, registeredAnchor{Label: label, Grade: req.Grade,
 		GradeScale: scale.Name, Text: req.EssayText, StorageID: s.content.put([]byte(req.EssayText))})
 	respondJSON(w, http.StatusCreated, huleedu.AnchorRegistered{AnchorID: a.ID, StorageID: a.StorageID, GradeScale: a.GradeScale, Status: "registered"})
 }

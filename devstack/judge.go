@@ -18,14 +18,24 @@ import (
 type judge struct {
 	seed        int64
 	groundTruth map[string]float64
+	// anchorLabel resolves the database id in an anchor's id in a batch
+	// (ANCHOR_{id}_{hex8}) to the label it was registered with, which is
+	// what the ground truth knows it by. A real judge reads the text only;
+	// this is the mock's way to its latent quality.
+	anchorLabel func(id int) (string, bool)
 }
 
 // quality returns an essay's latent quality and whether it came from the
 // ground truth. Ground-truth ids are the artefact's ids; a wire id matches
-// as written, lower-cased, or without its ANCHOR_ prefix.
+// as written or lower-cased, an anchor's by its registered label.
 func (j *judge) quality(wireID, text string) (float64, bool) {
-	trimmed := strings.TrimPrefix(wireID, "ANCHOR_")
-	for _, k := range []string{wireID, strings.ToLower(wireID), trimmed, strings.ToLower(trimmed)} {
+	keys := []string{wireID, strings.ToLower(wireID)}
+	if id, ok := inputs.ParseServiceAnchorID(wireID); ok && j.anchorLabel != nil {
+		if label, ok := j.anchorLabel(id); ok {
+			keys = append(keys, label, strings.ToLower(label))
+		}
+	}
+	for _, k := range keys {
 		if q, ok := j.groundTruth[k]; ok {
 			return q, true
 		}

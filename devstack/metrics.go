@@ -20,6 +20,7 @@ type stackMetrics struct {
 	waves     prometheus.Counter
 	faults    *prometheus.CounterVec
 	http      *prometheus.CounterVec
+	rejected  prometheus.Counter
 }
 
 func newStackMetrics(reg prometheus.Registerer) *stackMetrics {
@@ -41,7 +42,9 @@ func newStackMetrics(reg prometheus.Registerer) *stackMetrics {
 	}
 	m.http = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "eng5np_devstack_http_requests_total",
 		Help: "HTTP requests the dev stack's content and CJ services answered, by method, route and status."}, []string{"method", "route", "status"})
-	reg.MustRegister(m.callbacks, m.queueWait, m.batches, m.requested, m.waves, m.faults, m.http)
+	m.rejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "cj_assessment_requests_rejected_total",
+		Help: "CJ requests dropped because they failed validation (no failed event is published for them)."})
+	reg.MustRegister(m.callbacks, m.queueWait, m.batches, m.requested, m.waves, m.faults, m.http, m.rejected)
 	return m
 }
 
@@ -85,5 +88,11 @@ func (m *stackMetrics) batchFinished(status string) {
 func (m *stackMetrics) httpRequest(method, route string, status int) {
 	if m != nil {
 		m.http.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	}
+}
+
+func (m *stackMetrics) requestRejected() {
+	if m != nil {
+		m.rejected.Inc()
 	}
 }

@@ -57,7 +57,10 @@ type Options struct {
 	// Assignments are set up before the stack answers, as on a dev
 	// deployment: their instructions, student prompt and rubric.
 	Assignments []Assignment
-	Logger      *slog.Logger
+	// MaxComparisons caps every batch's comparisons, as the CJ service's
+	// MAX_PAIRWISE_COMPARISONS does (default 120; benchmarks lift it).
+	MaxComparisons int
+	Logger         *slog.Logger
 	// Metrics, when set, receives the stack's metrics.
 	Metrics prometheus.Registerer
 }
@@ -104,6 +107,9 @@ func (o *Options) defaults() {
 	}
 	if o.Faults == nil {
 		o.Faults = fault.Set{}
+	}
+	if o.MaxComparisons <= 0 {
+		o.MaxComparisons = DefaultMaxComparisons
 	}
 	if o.JWTIssuer == "" {
 		o.JWTIssuer = huleedu.DefaultIssuer
@@ -156,11 +162,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	s.provider = &provider{
 		seed: opts.Seed, latency: opts.MockLatency, lateDelay: opts.LateDelay, faults: opts.Faults, pricing: opts.Pricing,
-		judge: &judge{seed: opts.Seed, groundTruth: opts.GroundTruth}, topic: s.topics.ComparisonResult(),
+		judge: &judge{seed: opts.Seed, groundTruth: opts.GroundTruth, anchorLabel: s.cj.labelOf}, topic: s.topics.ComparisonResult(),
 		out: s.writer, log: s.log, metrics: s.metrics, ctx: runCtx,
 	}
 	s.cjsvc = &cjService{
-		seed: opts.Seed, faults: opts.Faults, topics: s.topics, content: s.content, store: s.cj,
+		seed: opts.Seed, faults: opts.Faults, topics: s.topics, content: s.content, store: s.cj, maxComparisons: opts.MaxComparisons,
 		provider: s.provider, out: s.writer, log: s.log, metrics: s.metrics,
 		requests: make(chan kafka.Message, 64), callbacks: make(chan kafka.Message, 4096),
 		batches: map[string]*cjBatch{}, byCorrelation: map[string]*cjBatch{},

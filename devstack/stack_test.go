@@ -20,6 +20,7 @@ import (
 	"eng5np/events"
 	"eng5np/fault"
 	"eng5np/huleedu"
+	"eng5np/inputs"
 )
 
 // A CJ request for the sample batch yields a callback with complete metadata
@@ -80,7 +81,18 @@ func TestSampleBatchHappyPath(t *testing.T) {
 	if rank["OSCAR_LUNDQVIST"] >= rank["ASTRID_WALLIN"] {
 		t.Errorf("ranks do not follow quality: %v", rank)
 	}
-	_ = s
+	// Anchors too: the judge knows an anchor by the label it was
+	// registered with, not by the id the service gives it in the batch.
+	byLabel := map[string]int{}
+	for id, r := range rank {
+		if n, ok := inputs.ParseServiceAnchorID(id); ok {
+			label, _ := s.cj.labelOf(n)
+			byLabel[label] = r
+		}
+	}
+	if byLabel["a_1"] == 0 || byLabel["a_1"] >= byLabel["cminus"] || byLabel["cminus"] >= byLabel["fplus_1"] {
+		t.Errorf("anchor ranks do not follow their grades: %v", byLabel)
+	}
 }
 
 // Position balance: every essay's |A − B| ≤ 2 and the mean ≤ 0.5, for the
@@ -91,7 +103,7 @@ func TestPositionBalance(t *testing.T) {
 		seed   int64
 		budget int
 	}{{7, 120}, {1, 120}, {2, 100}, {3, 77}, {4, 200}} {
-		_, col := runSample(t, Options{Seed: run.seed}, run.budget)
+		_, col := runSample(t, Options{Seed: run.seed, MaxComparisons: 200}, run.budget)
 		skew := map[string]int{}
 		for _, cb := range col.callbacks {
 			skew[cb.EssayAID()]++
@@ -106,6 +118,18 @@ func TestPositionBalance(t *testing.T) {
 		}
 		if mean := sum / float64(len(skew)); mean > 0.5 || len(col.callbacks) != run.budget {
 			t.Errorf("seed %d budget %d: mean |skew| %.3f over %d callbacks", run.seed, run.budget, mean, len(col.callbacks))
+		}
+	}
+}
+
+// The service spends at most its cap, whatever the request asks; the cap
+// is a setting of the stack.
+func TestComparisonCap(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ cap, asked, want int }{{0, 200, DefaultMaxComparisons}, {150, 200, 150}, {150, 90, 90}} {
+		_, col := runSample(t, Options{Seed: 4, MaxComparisons: c.cap}, c.asked)
+		if len(col.callbacks) != c.want || col.completed == nil {
+			t.Errorf("cap %d, asked %d: %d callbacks (completed %v); want %d", c.cap, c.asked, len(col.callbacks), col.completed != nil, c.want)
 		}
 	}
 }
@@ -248,7 +272,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 	t.Run("provider errors fail the batch", func(t *testing.T) {
 		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.ProviderError: 0.6}}, 40)
-		if col.failed == nil || col.completed != nil || !strings.Contains(col.failed.FailureReason, "success rate") {
+		if col.failed == nil || col.completed != nil || !strings.HasPrefix(col.failed.Reason(), "low_success_rate {\"details\":") {
 			t.Errorf("failed %+v completed %v", col.failed, col.completed != nil)
 		}
 	})
@@ -274,7 +298,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 	t.Run("fail batch", func(t *testing.T) {
 		t.Parallel()
 		_, col := runSample(t, Options{Seed: 3, Faults: fault.Set{fault.FailBatch: 1}}, 40)
-		if col.failed == nil || !strings.Contains(col.failed.FailureReason, "fail_batch") || len(col.callbacks) != 18 {
+		if col.failed == nil || !strings.HasPrefix(col.failed.Reason(), "stuck_timeout_insufficient_progress {") || len(col.callbacks) != 18 {
 			t.Errorf("failed %+v after %d callbacks; want failure after the first wave of 18", col.failed, len(col.callbacks))
 		}
 	})

@@ -31,6 +31,15 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // binary builds eng5np once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
@@ -140,7 +149,7 @@ func (sp *stackProc) env() []string { return []string{"ENG5NP_JWT_SECRET_KEY=" +
 
 // addresses are the flags that point a run at a stack process.
 func (sp *stackProc) addresses() []string {
-	return []string{"--stack", "external", "--kafka-bootstrap", sp.bootstrap, "--content-service-url", sp.url, "--cj-service-url", sp.url}
+	return append([]string{"--stack", "external", "--kafka-bootstrap", sp.bootstrap, "--content-service-url", sp.url, "--cj-service-url", sp.url}, testkit.MockJudge...)
 }
 
 // scrape reads /metrics and returns its families by name.

@@ -47,7 +47,7 @@ func cleanSet(t *testing.T) []string {
 }
 
 func addressesOf(s *devstack.Stack) []string {
-	return []string{"--stack", "external", "--kafka-bootstrap", s.Bootstrap, "--content-service-url", s.URL, "--cj-service-url", s.URL}
+	return append([]string{"--stack", "external", "--kafka-bootstrap", s.Bootstrap, "--content-service-url", s.URL, "--cj-service-url", s.URL}, testkit.MockJudge...)
 }
 
 // SIGKILL of a runner process at several points (one of them leaving a torn

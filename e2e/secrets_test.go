@@ -103,7 +103,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// A CJ service that rejects the planted token: doctor explains without
 	// showing it.
 	st := testkit.Stack(t, devstack.Options{Seed: 1, JWTSecret: plantedSecret, MockLatency: 2 * time.Millisecond})
-	where := []string{"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", st.URL, "--cj-service-url", st.URL}
+	where := append([]string{"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", st.URL, "--cj-service-url", st.URL}, testkit.MockJudge...)
 	code, out = runWithSecrets(t, plantedSASL, append(tokens, "ENG5NP_KAFKA_SASL_MECHANISM="),
 		append([]string{"doctor", "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--log-level", "debug"}, where...)...)
 	check("doctor (rejected token)", code, 1, out)

@@ -9,4 +9,12 @@ type LLMConfigOverrides struct {
 	MaxTokensOverride    *int     `json:"max_tokens_override,omitempty"`
 	SystemPromptOverride string   `json:"system_prompt_override,omitempty"`
 	JudgeRubricOverride  string   `json:"judge_rubric_override,omitempty"`
+	ReasoningEffort      string   `json:"reasoning_effort,omitempty"`
+	OutputVerbosity      string   `json:"output_verbosity,omitempty"`
 }
+
+// Accepted values of the reasoning and verbosity hints.
+var (
+	ReasoningEfforts  = []string{"none", "low", "medium", "high"}
+	OutputVerbosities = []string{"low", "medium", "high"}
+)

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -21,17 +22,33 @@ type CJRequest struct {
 	AssignmentID       string              `json:"assignment_id"`
 	UserID             string              `json:"user_id"`
 	OrgID              *string             `json:"org_id"`
-	StudentPromptRef   *PromptRef          `json:"student_prompt_ref"`
+	StudentPromptRef   *StorageReference   `json:"student_prompt_ref"`
 	LLMConfigOverrides *LLMConfigOverrides `json:"llm_config_overrides"`
 }
 
-// SystemMetadata mirrors the entity fields for the services' bookkeeping.
+// CourseCodes are the course codes the CJ service accepts (case-sensitive);
+// it drops a request with any other without publishing a failed event.
+var CourseCodes = []string{"ENG5", "ENG6", "ENG7", "SV1", "SV2", "SV3"}
+
+// ValidCourseCode reports whether code is one of CourseCodes.
+func ValidCourseCode(code string) bool {
+	for _, c := range CourseCodes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// SystemMetadata mirrors the entity fields for the services' bookkeeping;
+// on the CJ service's completed and failed events it carries error_info.
 type SystemMetadata struct {
-	EntityID        string  `json:"entity_id"`
-	EntityType      string  `json:"entity_type"`
-	ParentID        *string `json:"parent_id"`
-	ProcessingStage string  `json:"processing_stage"`
-	Event           string  `json:"event"`
+	EntityID        string         `json:"entity_id"`
+	EntityType      string         `json:"entity_type"`
+	ParentID        *string        `json:"parent_id"`
+	ProcessingStage string         `json:"processing_stage"`
+	Event           string         `json:"event"`
+	ErrorInfo       map[string]any `json:"error_info,omitempty"`
 }
 
 // EssayRef points the CJ service at one student essay in the content service.
@@ -40,9 +57,25 @@ type EssayRef struct {
 	TextStorageID string `json:"text_storage_id"`
 }
 
-// PromptRef points at the assignment instructions in the content service.
-type PromptRef struct {
-	TextStorageID string `json:"text_storage_id"`
+// StorageReference is a set of content service references by kind, in the
+// services' StorageReferenceMetadata shape:
+// {"references": {"student_prompt_text": {"storage_id": "…", "path": ""}}}.
+type StorageReference struct {
+	References map[string]StorageRef `json:"references"`
+}
+
+// StorageRef is one stored text.
+type StorageRef struct {
+	StorageID string `json:"storage_id"`
+	Path      string `json:"path"`
+}
+
+// StudentPromptText is the reference kind of a student prompt.
+const StudentPromptText = "student_prompt_text"
+
+// StudentPromptRef refers to a student prompt stored under storageID.
+func StudentPromptRef(storageID string) *StorageReference {
+	return &StorageReference{References: map[string]StorageRef{StudentPromptText: {StorageID: storageID}}}
 }
 
 func (r *CJRequest) validate() *DecodeError {
@@ -51,6 +84,8 @@ func (r *CJRequest) validate() *DecodeError {
 		return &DecodeError{Field: "entity_id", Msg: fmt.Sprintf("%q is not a UUID", r.EntityID)}
 	case len(r.EssaysForCJ) == 0:
 		return &DecodeError{Field: "essays_for_cj", Msg: "required: at least one essay"}
+	case !ValidCourseCode(r.CourseCode):
+		return &DecodeError{Field: "course_code", Msg: fmt.Sprintf("%q is not one of %v", r.CourseCode, CourseCodes)}
 	}
 	for i, e := range r.EssaysForCJ {
 		if e.EssayID == "" || e.TextStorageID == "" {
@@ -204,13 +239,27 @@ func (c *ComparisonResult) MetadataFaults() []string {
 // Succeeded reports whether the callback carries a verdict.
 func (c *ComparisonResult) Succeeded() bool { return c.Winner != nil && c.ErrorDetail == nil }
 
-// CJCompleted is the CJ service's completion event.
+// CJCompleted is the CJ service's completion event. Its status
+// failed_critically means the batch failed, though the event arrives on the
+// completed topic.
 type CJCompleted struct {
 	EventName         string            `json:"event_name"`
 	EntityID          string            `json:"entity_id"`
 	Status            string            `json:"status"`
+	SystemMetadata    *SystemMetadata   `json:"system_metadata,omitempty"`
 	CJAssessmentJobID string            `json:"cj_assessment_job_id"`
 	ProcessingSummary ProcessingSummary `json:"processing_summary"`
+}
+
+// FailedCritically reports whether the service ended the batch failed.
+func (c *CJCompleted) FailedCritically() bool { return c.Status == StatusFailed }
+
+// Reason is the service's reason for a failed_critically status.
+func (c *CJCompleted) Reason() string {
+	if c.SystemMetadata != nil && len(c.SystemMetadata.ErrorInfo) > 0 {
+		return ErrorInfoText(c.SystemMetadata.ErrorInfo)
+	}
+	return "the CJ service ended the batch with status " + StatusFailed + " and gave no reason (system_metadata.error_info is empty)"
 }
 
 // ProcessingSummary summarizes the CJ job.
@@ -274,12 +323,69 @@ func (r *AssessmentResult) validate() *DecodeError {
 	return nil
 }
 
-// CJFailed is the CJ service's failure event.
+// CJFailed is the CJ service's failure event; its reason is in
+// system_metadata.error_info (there is no top-level reason).
 type CJFailed struct {
-	EntityID          string         `json:"entity_id"`
-	CJAssessmentJobID string         `json:"cj_assessment_job_id"`
-	FailureReason     string         `json:"failure_reason"`
-	ErrorDetail       map[string]any `json:"error_detail"`
+	EventName         string          `json:"event_name,omitempty"`
+	EntityID          string          `json:"entity_id"`
+	Status            string          `json:"status,omitempty"`
+	SystemMetadata    *SystemMetadata `json:"system_metadata"`
+	CJAssessmentJobID string          `json:"cj_assessment_job_id"`
+}
+
+// Reason is the failure's reason as the service gave it.
+func (f *CJFailed) Reason() string {
+	if f.SystemMetadata != nil && len(f.SystemMetadata.ErrorInfo) > 0 {
+		return ErrorInfoText(f.SystemMetadata.ErrorInfo)
+	}
+	return "the CJ service gave no reason (system_metadata.error_info is empty)"
+}
+
+// ErrorInfoText renders a system_metadata.error_info as one line, keeping
+// the service's words: "<error_code>: <error_message>" or "<reason>", then
+// the remaining keys (details, progress…) as compact JSON. Failure reasons
+// are free text: whatever arrives is shown.
+func ErrorInfoText(info map[string]any) string {
+	rest := map[string]any{}
+	for k, v := range info {
+		rest[k] = v
+	}
+	take := func(k string) string {
+		v, ok := rest[k]
+		if !ok {
+			return ""
+		}
+		delete(rest, k)
+		if s, ok := v.(string); ok {
+			return s
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	var head string
+	code, msg, reason := take("error_code"), take("error_message"), take("reason")
+	switch {
+	case code != "" && msg != "":
+		head = code + ": " + msg
+	case msg != "":
+		head = msg
+	case code != "":
+		head = code
+	}
+	if reason != "" {
+		if head != "" {
+			head += "; "
+		}
+		head += reason
+	}
+	if len(rest) == 0 {
+		return head
+	}
+	b, _ := json.Marshal(rest) // map keys sorted: stable text
+	if head == "" {
+		return string(b)
+	}
+	return head + " " + string(b)
 }
 
 func (f *CJFailed) validate() *DecodeError {

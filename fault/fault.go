@@ -25,6 +25,7 @@ const (
 	ProviderError    = "provider_error"     // the provider answers with an error callback
 	DropCompletion   = "drop_completion"    // the completed event is never published
 	FailBatch        = "fail_batch"         // the CJ service publishes cj_assessment.failed
+	FailCritically   = "fail_critically"    // the CJ service ends the batch on the completed topic with status failed_critically
 	Bare500          = "bare_500"           // CJ HTTP errors answer a bare 500, as the deployed service does
 	AdminDisabled    = "admin_disabled"     // every CJ admin route answers 404, as with the admin API switched off
 )
@@ -41,6 +42,7 @@ var Descriptions = map[string]string{
 	ProviderError:    "the provider answers with an error callback (runner: failed comparison)",
 	DropCompletion:   "per batch: cj_assessment.completed is never published (runner: timeout, exit 4)",
 	FailBatch:        "per batch: cj_assessment.failed is published after the first wave (runner: exit 6)",
+	FailCritically:   "per batch: cj_assessment.completed arrives with status failed_critically and no result (runner: exit 6)",
 	Bare500:          "any rate > 0: every error the CJ admin API raises, and every unknown route, answers HTTP 500 with the catch-all body, as the deployed service does",
 	AdminDisabled:    "any rate > 0: every /admin/v1 route answers 404, as a production deployment with the admin API switched off",
 }

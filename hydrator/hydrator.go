@@ -47,6 +47,12 @@ type Batch struct {
 	Snapshot  inputs.Snapshot
 	BatchUUID string
 	Topics    events.Topics
+	// Anchors are the CJ service's anchors for the assignment, recorded
+	// before the request was published: an anchor id in a callback or the
+	// result, ANCHOR_{id}_{hex8}, is resolved through them. Nil for a run
+	// recorded before the service named anchors itself; the snapshot's
+	// ANCHOR_<anchor_id> wire ids are used then.
+	Anchors *inputs.AnchorMap
 	// Observe, when set, is told about every record folded, in order.
 	Observe func(Observation)
 }
@@ -56,6 +62,31 @@ type essay struct {
 	wire     string
 	isAnchor bool
 	grade    string
+	external bool // an anchor the batch did not bring
+}
+
+// essayOf resolves an essay id as the services send it: a student's wire id,
+// or an anchor's ANCHOR_{id}_{hex8} through the recorded anchor map.
+func (h *Hydrator) essayOf(wire string) (int32, bool) {
+	if i, ok := h.byWire[wire]; ok {
+		return i, true
+	}
+	if h.cfg.Anchors != nil {
+		if id, ok := inputs.ParseServiceAnchorID(wire); ok {
+			i, ok := h.byDBID[id]
+			return i, ok
+		}
+	}
+	return 0, false
+}
+
+// unknownEssay says why an essay id of a callback is not one of this batch.
+func (h *Hydrator) unknownEssay(field, wire string) string {
+	if id, ok := inputs.ParseServiceAnchorID(wire); ok && h.cfg.Anchors != nil {
+		return fmt.Sprintf("%s %q names CJ anchor %d, which the CJ service did not list for assignment %s when the run started",
+			field, wire, id, h.cfg.Anchors.AssignmentID)
+	}
+	return fmt.Sprintf("%s %q is not an essay of this batch", field, wire)
 }
 
 // entry is one accepted comparison, compactly: 40 bytes, so a million of
@@ -129,8 +160,9 @@ type Completion struct {
 type Hydrator struct {
 	cfg    Batch
 	essays []essay
-	byWire map[string]int32
-	byID   map[string]int32
+	byWire map[string]int32 // students' wire ids (and anchors' in a run without an anchor map)
+	byID   map[string]int32 // artefact ids
+	byDBID map[int]int32    // the CJ service's anchor ids
 
 	entries  entryLog
 	requests map[[16]byte]struct{}
@@ -152,6 +184,7 @@ type Hydrator struct {
 	slotB      []int32
 	completion Completion
 	service    map[int32]float64
+	result     *events.AssessmentResult // the service's own results, once they arrived
 
 	lastSeq int64
 }
@@ -174,10 +207,26 @@ func New(cfg Batch) *Hydrator {
 		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Disposition]int64{},
 		modelIdx: map[[2]string]int16{}, service: map[int32]float64{},
 	}
+	h.byDBID = map[int]int32{}
 	for _, e := range cfg.Snapshot.Essays() {
-		h.byWire[e.WireID] = int32(len(h.essays))
+		if cfg.Anchors == nil || !e.IsAnchor {
+			h.byWire[e.WireID] = int32(len(h.essays))
+		}
 		h.byID[e.ID] = int32(len(h.essays))
 		h.essays = append(h.essays, essay{id: e.ID, wire: e.WireID, isAnchor: e.IsAnchor, grade: e.Grade})
+	}
+	if cfg.Anchors != nil {
+		for _, a := range cfg.Anchors.Anchors {
+			i, ok := h.byID[a.EssayID]
+			if !ok {
+				// An anchor someone else registered: the service adds it to
+				// the batch like the batch's own.
+				i = int32(len(h.essays))
+				h.byID[a.EssayID] = i
+				h.essays = append(h.essays, essay{id: a.EssayID, isAnchor: true, grade: a.Grade, external: true})
+			}
+			h.byDBID[a.ID] = i
+		}
 	}
 	h.slotA = make([]int32, len(h.essays))
 	h.slotB = make([]int32, len(h.essays))
@@ -314,6 +363,10 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 			return Duplicate
 		}
 		h.completion.Completed, h.completion.CJStatus = true, ev.Completed.Status
+		if ev.Completed.FailedCritically() {
+			// A failed batch, though it arrives on the completed topic.
+			h.completion.Failed, h.completion.FailureReason = true, ev.Completed.Reason()
+		}
 	case ev.Result != nil:
 		if ev.Result.BatchID != h.cfg.BatchUUID {
 			return ForeignBatch
@@ -322,8 +375,9 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 			return Duplicate
 		}
 		h.completion.HasResult = true
+		h.result = ev.Result
 		for _, r := range ev.Result.EssayResults {
-			if i, ok := h.byWire[r.EssayID]; ok {
+			if i, ok := h.essayOf(r.EssayID); ok {
 				h.service[i] = r.BTScore
 			}
 		}
@@ -334,7 +388,7 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 		if h.completion.Failed {
 			return Duplicate
 		}
-		h.completion.Failed, h.completion.FailureReason = true, ev.Failed.FailureReason
+		h.completion.Failed, h.completion.FailureReason = true, ev.Failed.Reason()
 	default:
 		return Malformed // a request on a consumed topic: not ours to apply
 	}
@@ -357,15 +411,15 @@ func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult
 	}
 	fields := cb.MetadataFaults()
 	detail := ""
-	a, aok := h.byWire[cb.EssayAID()]
-	b, bok := h.byWire[cb.EssayBID()]
+	a, aok := h.essayOf(cb.EssayAID())
+	b, bok := h.essayOf(cb.EssayBID())
 	if cb.EssayAID() != "" && !aok {
 		fields = appendField(fields, events.MetaEssayA)
-		detail = fmt.Sprintf("essay_a_id %q is not an essay of this batch", cb.EssayAID())
+		detail = h.unknownEssay("essay_a_id", cb.EssayAID())
 	}
 	if cb.EssayBID() != "" && !bok {
 		fields = appendField(fields, events.MetaEssayB)
-		detail = joinDetail(detail, fmt.Sprintf("essay_b_id %q is not an essay of this batch", cb.EssayBID()))
+		detail = joinDetail(detail, h.unknownEssay("essay_b_id", cb.EssayBID()))
 	}
 	if aok && bok && a == b {
 		fields = appendField(fields, events.MetaEssayB)

@@ -163,6 +163,7 @@ type Sections struct {
 	ManifestStatus        artefacts.ManifestStatus
 	Reliability           artefacts.Reliability
 	ServiceComparison     *artefacts.ServiceComparison
+	ServiceResults        *artefacts.ServiceResults
 	GradeProjectionStatus artefacts.GradeProjectionStatus
 }
 
@@ -199,6 +200,11 @@ func (h *Hydrator) Sections(src Source) (*Sections, error) {
 	}
 	s.Reliability = h.reliability(fit)
 	s.ServiceComparison = h.serviceComparison(fit)
+	projected := map[string]string{}
+	for _, g := range s.GradeProjections {
+		projected[g.EssayID] = g.Grade
+	}
+	s.ServiceResults = h.serviceResults(projected)
 	return s, nil
 }
 
@@ -408,6 +414,60 @@ func (h *Hydrator) serviceComparison(fit *scoring.Result) *artefacts.ServiceComp
 		sc.MaxAbsThetaDiff = &best
 	}
 	return sc
+}
+
+// serviceResults are the CJ service's own results, keyed by the artefact's
+// essay ids, with how its letter grades agree with the projected grades.
+func (h *Hydrator) serviceResults(projected map[string]string) *artefacts.ServiceResults {
+	r := h.result
+	if r == nil {
+		return nil
+	}
+	out := &artefacts.ServiceResults{CJAssessmentJobID: r.CJAssessmentJobID, ModelUsed: r.ModelUsed, ModelProvider: r.ModelProvider,
+		Rows: []artefacts.ServiceResultRow{}, AssessmentMetadata: r.AssessmentMetadata}
+	if !r.AssessedAt.IsZero() {
+		out.AssessedAt = artefacts.Timestamp(r.AssessedAt.Time)
+	}
+	scale, scaleErr := scoring.LookupScale(h.cfg.Snapshot.GradeScale)
+	agree := artefacts.GradeAgreement{}
+	for _, e := range r.EssayResults {
+		i, ok := h.essayOf(e.EssayID)
+		if !ok {
+			out.UnmatchedIDs = append(out.UnmatchedIDs, e.EssayID)
+			continue
+		}
+		es := h.essays[i]
+		row := artefacts.ServiceResultRow{EssayID: es.id, LetterGrade: e.LetterGrade, NormalizedScore: e.NormalizedScore,
+			ConfidenceScore: e.ConfidenceScore, ConfidenceLabel: e.ConfidenceLabel, BTScore: e.BTScore, Rank: e.Rank, IsAnchor: e.IsAnchor,
+			ProjectedGrade: projected[es.id]}
+		if e.EssayID != es.id {
+			row.ServiceEssayID = e.EssayID
+		}
+		out.Rows = append(out.Rows, row)
+		if scaleErr != nil || row.ProjectedGrade == "" || row.LetterGrade == "" {
+			continue
+		}
+		pi, pok := scale.Index(row.ProjectedGrade)
+		si, sok := scale.Index(row.LetterGrade)
+		if !pok || !sok {
+			continue
+		}
+		agree.Compared++
+		if pi == si {
+			agree.Exact++
+		}
+		if pi-si <= 1 && si-pi <= 1 {
+			agree.WithinOne++
+		}
+	}
+	sort.Slice(out.Rows, func(i, j int) bool {
+		if out.Rows[i].Rank != out.Rows[j].Rank {
+			return out.Rows[i].Rank < out.Rows[j].Rank
+		}
+		return out.Rows[i].EssayID < out.Rows[j].EssayID
+	})
+	out.GradeAgreement = &agree
+	return out
 }
 
 // FoldFile folds every record of the journal at path.

@@ -106,5 +106,8 @@ func StudentWireID(essayID string) string {
 	return w
 }
 
-// AnchorWireID is the id the CJ service gives a registered anchor.
+// AnchorWireID is the id eng5np before 0.2 expected the CJ service to give
+// a registered anchor; the service names anchors ANCHOR_{db id}_{8 hex}
+// (ServiceAnchorID), so it only identifies anchors in runs recorded without
+// cj_anchors.json.
 func AnchorWireID(anchorID string) string { return AnchorWirePrefix + anchorID }

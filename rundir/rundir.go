@@ -39,6 +39,7 @@ const (
 	Offsets     = "events/offsets.json"
 	Request     = "requests/cj_assessment_request.json"
 	UploadCache = "content_upload_cache.json"
+	CJAnchors   = "cj_anchors.json" // the CJ service's anchors for the assignment, recorded before publishing
 	LogsDir     = "logs"
 	Log         = "logs/eng5np.log"
 )

@@ -25,18 +25,19 @@ func metadata(rec *RunRecord, build artefacts.Build, now time.Time) artefacts.Me
 		AssignmentID: rec.Settings.AssignmentID, CourseID: rec.Settings.CourseID, GradeScale: rec.Settings.GradeScale,
 		RunnerVersion: build.RunnerVersion, GitSHA: build.GitSHA, GitDirty: build.Dirty, GeneratedAt: artefacts.Timestamp(now),
 		RunnerMode: modeOf(rec), BatchUUID: rec.BatchUUID, BatchLabel: rec.BatchLabel, CourseCode: rec.Settings.CourseCode,
-		Language: rec.Settings.Language, MaxComparisons: rec.MaxComparisons, Stack: rec.Stack, LLMConfigOverrides: rec.LLMConfigOverrides,
+		Language: rec.Settings.Language, MaxComparisons: rec.MaxComparisons, EffectiveMax: rec.EffectiveMax, UserID: rec.UserID, OrgID: rec.OrgID,
+		ContextOrigin: rec.ContextOrigin, NoRubricOverride: rec.NoRubricOverride, Stack: rec.Stack, LLMConfigOverrides: rec.LLMConfigOverrides,
 	}
 }
 
-// assemble builds the artefact of a run: metadata and inputs from the
-// record and the inputs snapshot; the journal-derived sections from sec
+// assemble builds the artefact of a run: metadata from the record, the
+// inputs section (artefacts.InputsSection); the journal-derived sections from sec
 // (nil for a dry run, which captured nothing); the validation section from
 // the run's status.
-func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *hydrator.Sections, status *artefacts.RunnerStatus, now time.Time) *artefacts.AssessmentRun {
+func assemble(rec *RunRecord, in artefacts.Inputs, build artefacts.Build, sec *hydrator.Sections, status *artefacts.RunnerStatus, now time.Time) *artefacts.AssessmentRun {
 	a := &artefacts.AssessmentRun{
 		Metadata: metadata(rec, build, now),
-		Inputs:   artefacts.InputsSection(snap),
+		Inputs:   in,
 		Validation: artefacts.Validation{
 			CLIEnvironment: build.Environment(),
 			RunnerStatus:   status,
@@ -50,15 +51,16 @@ func assemble(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *
 	ms, rel, gps := sec.ManifestStatus, sec.Reliability, sec.GradeProjectionStatus
 	a.Validation.ManifestStatus, a.Validation.Reliability, a.Validation.GradeProjectionStatus = &ms, &rel, &gps
 	a.Validation.ServiceComparison = sec.ServiceComparison
+	a.ServiceResults = sec.ServiceResults
 	return a
 }
 
 // executeArtefact is the artefact of an execute run at a point of its
 // capture (or after it, for rehydrate).
-func executeArtefact(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, sec *hydrator.Sections, c hydrator.Completion, st statusInput, now time.Time) *artefacts.AssessmentRun {
+func executeArtefact(rec *RunRecord, in artefacts.Inputs, build artefacts.Build, sec *hydrator.Sections, c hydrator.Completion, st statusInput, now time.Time) *artefacts.AssessmentRun {
 	status := &artefacts.RunnerStatus{
 		Outcome: string(st.outcome), PartialData: !st.final || st.outcome.PartialData(), Message: st.message,
-		Captures: len(rec.Captures), ExpectedComparisons: rec.MaxComparisons,
+		Captures: len(rec.Captures), ExpectedComparisons: rec.Expected(),
 		ObservedEvents: sec.ObservedEvents, Skipped: sec.Skipped, CJStatus: c.CJStatus, FailureReason: c.FailureReason,
 	}
 	if st.final {
@@ -79,15 +81,15 @@ func executeArtefact(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build
 	if !rec.PublishedAt.IsZero() {
 		status.PublishedAt = artefacts.Timestamp(rec.PublishedAt)
 	}
-	return assemble(rec, snap, build, sec, status, now)
+	return assemble(rec, in, build, sec, status, now)
 }
 
 // dryRunArtefact is the stub artefact of a dry run: nothing published.
 func dryRunArtefact(rec *RunRecord, snap inputs.Snapshot, build artefacts.Build, now time.Time) *artefacts.AssessmentRun {
 	code := ExitOK
 	status := &artefacts.RunnerStatus{Outcome: "dry_run", ExitCode: &code, Message: "dry run: nothing was published",
-		ExpectedComparisons: rec.MaxComparisons}
-	return assemble(rec, snap, build, nil, status, now)
+		ExpectedComparisons: rec.Expected()}
+	return assemble(rec, artefacts.InputsSection(snap, nil), build, nil, status, now)
 }
 
 // modeOf is a run record's mode, execute when unset (records written

@@ -30,14 +30,17 @@ const (
 // run is what an execute or resume works on: the run directory, its record
 // and inputs, and where it reports.
 type run struct {
-	dir    string
-	rec    *RunRecord
-	snap   inputs.Snapshot
-	build  artefacts.Build
-	topics events.Topics
-	log    *slog.Logger
-	logs   *runLog
-	rep    Reporter
+	dir  string
+	rec  *RunRecord
+	snap inputs.Snapshot
+	// anchors are the CJ service's anchors for the assignment (nil when the
+	// run recorded none).
+	anchors *inputs.AnchorMap
+	build   artefacts.Build
+	topics  events.Topics
+	log     *slog.Logger
+	logs    *runLog
+	rep     Reporter
 }
 
 // capturer is one capture session of a run: it reads into the journal,
@@ -79,7 +82,7 @@ type rateBucket struct {
 // newCapturer prepares session n of a run over the journal writer jw.
 func newCapturer(r *run, conn capture.Conn, jw *journal.Writer, n int) *capturer {
 	c := &capturer{run: r, conn: conn, jw: jw, n: n, writeEvery: minWriteInterval, started: time.Now()}
-	c.hyd = hydrator.New(hydrator.Batch{Snapshot: r.snap, BatchUUID: r.rec.BatchUUID, Topics: r.topics, Observe: c.observe})
+	c.hyd = hydrator.New(hydrator.Batch{Snapshot: r.snap, Anchors: r.anchors, BatchUUID: r.rec.BatchUUID, Topics: r.topics, Observe: c.observe})
 	r.rep.Report(CaptureStartedEvent{Capture: n})
 	return c
 }
@@ -194,7 +197,7 @@ func (c *capturer) stopState() StopState {
 		Faulted: c.hyd.Faulted(), Completed: comp.Completed, HasResult: comp.HasResult, Failed: comp.Failed, FailureReason: comp.FailureReason,
 		EndOffsetsTaken: c.drainTo != nil, GraceFrom: c.graceFrom, Grace: time.Duration(c.rec.PostCompletionGrace),
 		BudgetUSD: c.rec.BudgetUSD, CostUSD: st.CostUSD, Deadline: c.deadline, Timeout: c.timeout,
-		Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed, Expected: c.rec.MaxComparisons,
+		Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed, Expected: c.rec.Expected(),
 	}
 	if s.Faulted {
 		s.FaultDetail = hydrator.Describe(st.Faults)
@@ -288,16 +291,16 @@ func (c *capturer) progress(now time.Time) Progress {
 	comp := c.hyd.Completion()
 	p := Progress{BatchLabel: c.rec.BatchLabel, BatchUUID: c.rec.BatchUUID, Broker: c.conn.String(), RunDir: c.dir,
 		Capture: len(c.rec.Captures), Started: c.started, Deadline: c.deadline, Now: now, PublishedAt: c.rec.PublishedAt,
-		Expected: c.rec.MaxComparisons, Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed,
+		Expected: c.rec.Expected(), Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed,
 		CostUSD: st.CostUSD, Models: modelCosts(st.Models), DistinctPrompts: st.DistinctPrompts,
 		Topics: TopicCounts(st.Topics), Records: RecordCounts(st.Dispositions), Faults: st.Faults, Completion: Completion(comp),
 		Ranking: c.ranking, BudgetUSD: c.rec.BudgetUSD, LastWrite: c.lastWrite, Writes: c.writes,
-		WaitingForResult: comp.Completed && !comp.HasResult}
+		WaitingForResult: comp.Completed && !comp.HasResult && !comp.Failed}
 	if c.session != nil {
 		p.BrokerErrors, p.LastBrokerErr = c.session.BrokerErrors()
 	}
-	if st.Comparisons > 0 && c.rec.MaxComparisons > 0 {
-		p.ProjectedUSD = st.CostUSD / float64(st.Comparisons) * float64(max(c.rec.MaxComparisons, st.Comparisons))
+	if exp := c.rec.Expected(); st.Comparisons > 0 && exp > 0 {
+		p.ProjectedUSD = st.CostUSD / float64(st.Comparisons) * float64(max(exp, st.Comparisons))
 	}
 	// Per-second rate over the window, oldest first, with gaps as zeros.
 	if len(c.rate) > 0 {
@@ -329,7 +332,7 @@ func (c *capturer) writeArtefact(outcome Outcome, message string, final bool) (r
 	if n := len(c.rec.Captures); final && n > 0 {
 		st.endedAt = c.rec.Captures[n-1].EndedAt
 	}
-	a := executeArtefact(c.rec, c.snap, c.build, sec, c.hyd.Completion(), st, time.Now())
+	a := executeArtefact(c.rec, artefacts.InputsSection(c.snap, c.anchors), c.build, sec, c.hyd.Completion(), st, time.Now())
 	if res, err = artefacts.Write(c.dir, a); err != nil {
 		return res, sec, err
 	}

@@ -38,7 +38,8 @@ type Execute struct {
 func newRunRecord(cfg *config.Config, plan *Plan, mode, batchUUID, stack string, ep Endpoints, started time.Time) *RunRecord {
 	rec := &RunRecord{Version: 1, BatchUUID: batchUUID, BatchLabel: plan.Settings.BatchLabel, RunnerMode: mode, CreatedAt: started,
 		CorrelationID: uuid.NewString(), Settings: plan.Settings, Stack: stack, ContentServiceURL: ep.ContentURL, CJServiceURL: ep.CJURL,
-		MaxComparisons: cfg.MaxComparisons, CompletionTimeout: Duration(cfg.CompletionTimeout), PostCompletionGrace: Duration(cfg.PostCompletionGrace),
+		MaxComparisons: cfg.MaxComparisons, EffectiveMax: cfg.EffectiveComparisons(), UserID: UserID(cfg), OrgID: cfg.OrgID,
+		NoRubricOverride: cfg.NoRubricOverride, CompletionTimeout: Duration(cfg.CompletionTimeout), PostCompletionGrace: Duration(cfg.PostCompletionGrace),
 		BudgetUSD: cfg.BudgetUSD, LLMConfigOverrides: overrides(cfg, plan.Batch.Prompt.Text), NoKafka: cfg.NoKafka, Captures: []CaptureRecord{},
 		Kafka: KafkaRecord{Bootstrap: ep.Kafka.Bootstrap, ClientID: cfg.Kafka.ClientID, TopicPrefix: cfg.Kafka.TopicPrefix,
 			SASLMechanism: cfg.Kafka.SASLMechanism, SASLUsername: cfg.Kafka.SASLUsername, TLS: ep.Kafka.TLS != nil}}
@@ -46,16 +47,23 @@ func newRunRecord(cfg *config.Config, plan *Plan, mode, batchUUID, stack string,
 }
 
 // overrides are the LLM settings the run sends with its request: the
-// configured provider and model, optional temperature and token limit, and
-// the batch's prompt.md as the judge rubric.
+// configured provider and model, the optional temperature, token limit,
+// reasoning and verbosity hints and system prompt, and the batch's
+// prompt.md as the judge rubric unless --no-rubric-override.
 func overrides(cfg *config.Config, rubric string) *events.LLMConfigOverrides {
-	return &events.LLMConfigOverrides{
-		ProviderOverride:    cfg.LLM.Provider,
-		ModelOverride:       cfg.LLM.Model,
-		TemperatureOverride: cfg.LLM.Temperature,
-		MaxTokensOverride:   cfg.LLM.MaxTokens,
-		JudgeRubricOverride: rubric,
+	o := &events.LLMConfigOverrides{
+		ProviderOverride:     cfg.LLM.Provider,
+		ModelOverride:        cfg.LLM.Model,
+		TemperatureOverride:  cfg.LLM.Temperature,
+		MaxTokensOverride:    cfg.LLM.MaxTokens,
+		SystemPromptOverride: cfg.LLM.SystemPrompt,
+		ReasoningEffort:      cfg.LLM.ReasoningEffort,
+		OutputVerbosity:      cfg.LLM.OutputVerbosity,
 	}
+	if !cfg.NoRubricOverride {
+		o.JudgeRubricOverride = rubric
+	}
+	return o
 }
 
 // Run executes the batch. The error is for failures before a run directory
@@ -74,11 +82,26 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err := plan.Settings.RequireIDs(); err != nil {
 		return Summary{}, err
 	}
+	if err := RequireModel(cfg); err != nil {
+		return Summary{}, err
+	}
 	build, err := artefacts.CurrentBuild()
 	if err != nil {
 		return Summary{}, err
 	}
 	rep.Report(PhaseEvent{Phase: PhasePreparing, At: time.Now()})
+	client := x.Endpoints.client()
+	assignment := plan.Settings.AssignmentID
+	instructions, err := client.Instructions(ctx, assignment)
+	switch {
+	case notFound(err):
+		return Summary{}, Exitf(ExitFailure, setupFix, "assignment %s has no assessment instructions in the CJ service: it would fail the batch", assignment)
+	case err != nil:
+		return Summary{}, adminError("reading the instructions of assignment "+assignment, err)
+	}
+	if err := RubricAllowed(cfg, assignment, instructions); err != nil {
+		return Summary{}, err
+	}
 
 	started := time.Now().UTC()
 	batchUUID := NewBatchUUID()
@@ -100,6 +123,7 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	rec := newRunRecord(cfg, plan, rundir.ModeExecute, batchUUID, cfg.Stack, x.Endpoints, started)
+	rec.ContextOrigin = instructions.ContextOrigin
 	if err := rundir.WriteJSON(dir, rundir.RunRecord, rec); err != nil {
 		return Summary{}, err
 	}
@@ -113,7 +137,6 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 		return s, nil
 	}
 
-	client := x.Endpoints.client()
 	rep.Report(PhaseEvent{Phase: PhaseUploading, Detail: fmt.Sprintf("%d essays and the instructions", len(plan.Batch.Students)), At: time.Now()})
 	promptRef, essays, cache, err := upload(ctx, client, plan.Batch)
 	if err != nil {
@@ -125,15 +148,40 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	log.Info("essays_uploaded", "event", "essays_uploaded", "essays", len(essays), "distinct_texts", len(cache))
 
 	rep.Report(PhaseEvent{Phase: PhaseRegister, Detail: fmt.Sprintf("%d anchors", len(plan.Batch.Anchors)), At: time.Now()})
-	summary, err := client.AnchorSummary(ctx, plan.Settings.AssignmentID)
+	summary, err := client.AnchorSummary(ctx, assignment)
 	if err != nil {
 		return fail("reading the assignment's registered anchors", err)
 	}
 	missing := anchorsToRegister(plan.Batch.Anchors, summary)
-	if err := registerAnchors(ctx, client, plan.Settings.AssignmentID, missing); err != nil {
+	if err := registerAnchors(ctx, client, assignment, missing); err != nil {
 		return fail("registering anchors", err)
 	}
-	log.Info("anchors_registered", "event", "anchors_registered", "anchors", len(plan.Batch.Anchors), "newly", len(missing), "assignment_id", plan.Settings.AssignmentID)
+	if len(missing) > 0 {
+		// The service's ids of the anchors just registered.
+		if summary, err = client.AnchorSummary(ctx, assignment); err != nil {
+			return fail("reading the assignment's registered anchors", err)
+		}
+	}
+	// The map from the ids the service will give anchors back to the
+	// batch's anchors and any others registered for the assignment: it is
+	// recorded before publishing, so that rehydrate needs no network.
+	anchorMap, err := recordAnchors(ctx, client, snap, plan.Batch.Scale.Grades, summary, time.Now())
+	if err != nil {
+		return fail("recording the assignment's anchors", err)
+	}
+	if err := rundir.WriteJSON(dir, rundir.CJAnchors, anchorMap); err != nil {
+		return Summary{}, err
+	}
+	r.anchors = anchorMap
+	external := 0
+	for _, a := range anchorMap.Anchors {
+		if a.External {
+			external++
+			log.Warn("external_anchor", "event", "external_anchor", "anchor_label", a.Label, "cj_anchor_id", a.ID, "grade", a.Grade, "essay_id", a.EssayID)
+		}
+	}
+	log.Info("anchors_registered", "event", "anchors_registered", "anchors", len(plan.Batch.Anchors), "newly", len(missing),
+		"external", external, "assignment_id", assignment)
 
 	value, err := requestEnvelope(rec, plan, essays, promptRef, r.topics, cfg)
 	if err != nil {
@@ -226,7 +274,11 @@ func requestEnvelope(rec *RunRecord, plan *Plan, essays []events.EssayRef, promp
 		EventName: events.RequestEventName, EntityID: rec.BatchUUID, EntityType: "batch", ParentID: &assignment, Timestamp: now,
 		SystemMetadata: events.SystemMetadata{EntityID: rec.BatchUUID, EntityType: "batch", ParentID: &assignment, ProcessingStage: "pending", Event: events.RequestEventName},
 		EssaysForCJ:    essays, Language: plan.Settings.Language, CourseCode: plan.Settings.CourseCode, AssignmentID: assignment,
-		UserID: UserID(cfg), StudentPromptRef: &events.PromptRef{TextStorageID: promptRef}, LLMConfigOverrides: rec.LLMConfigOverrides,
+		UserID: rec.UserID, StudentPromptRef: events.StudentPromptRef(promptRef), LLMConfigOverrides: rec.LLMConfigOverrides,
+	}
+	if rec.OrgID != "" {
+		org := rec.OrgID
+		req.OrgID = &org
 	}
 	meta := map[string]any{"runner_mode": rundir.ModeExecute, "batch_label": rec.BatchLabel, "max_comparisons": cfg.MaxComparisons}
 	env, err := events.NewEnvelope(topics.Requested(), events.RunnerSourceService, rec.CorrelationID, req, meta, now.Time)

@@ -26,9 +26,13 @@ type Settings struct {
 
 // Estimate is the expected size and cost of a run.
 type Estimate struct {
-	// Comparisons is the CJ service's budget for the batch; once every pair
-	// has been compared the service repeats pairs, so it spends the budget.
+	// Comparisons is what the CJ service will spend on the batch: the
+	// requested budget capped at the service's limit (Requested, Cap); once
+	// every pair has been compared the service repeats pairs, so it spends
+	// the whole of it.
 	Comparisons int
+	Requested   int
+	Cap         int
 	Essays      int
 	Pairs       int // distinct pairs possible
 	Provider    string
@@ -123,7 +127,7 @@ func sanitizeLabel(s string) string {
 
 func estimate(cfg *config.Config, b *inputs.Batch) Estimate {
 	n := len(b.Anchors) + len(b.Students)
-	e := Estimate{Comparisons: cfg.MaxComparisons, Essays: n, Pairs: n * (n - 1) / 2, Provider: cfg.LLM.Provider, Model: cfg.LLM.Model}
+	e := Estimate{Comparisons: cfg.EffectiveComparisons(), Requested: cfg.MaxComparisons, Cap: cfg.ServiceMaxComparisons, Essays: n, Pairs: n * (n - 1) / 2, Provider: cfg.LLM.Provider, Model: cfg.LLM.Model}
 	var essayTokens int
 	for _, a := range b.Anchors {
 		essayTokens += config.EstimateTokens(a.Text)
@@ -158,7 +162,14 @@ func (p *Plan) warnings(cfg *config.Config) []string {
 	} else if len(missing) > 0 {
 		w = append(w, fmt.Sprintf("no anchors for %s: their bands are interpolated or the scale is cut there; add anchors for better projections", strings.Join(missing, ", ")))
 	}
-	if !p.Estimate.Priced {
+	if e := p.Estimate; e.Requested > e.Cap {
+		w = append(w, fmt.Sprintf("--max-comparisons %d is above the CJ service's cap of %d: the service will stop at %d; counts and costs here use %d",
+			e.Requested, e.Cap, e.Cap, e.Cap))
+	}
+	switch {
+	case cfg.Stack == "external" && (p.Estimate.Provider == "" || p.Estimate.Model == ""):
+		w = append(w, "no --llm-provider/--llm-model: a run with --stack external needs both")
+	case !p.Estimate.Priced:
 		w = append(w, fmt.Sprintf("model %s/%s has no price in the pricing table: add it to eng5np.yaml to get a cost estimate", p.Estimate.Provider, p.Estimate.Model))
 	}
 	if cfg.BudgetUSD > 0 && p.Estimate.Priced && p.Estimate.USD > cfg.BudgetUSD {

@@ -34,9 +34,12 @@ func (s Status) String() string { return [...]string{"pass", "warn", "fail", "sk
 
 // CheckResult is what one check found.
 type CheckResult struct {
-	Status   Status
-	Detail   string // one line: what was found
-	Fix      string // one line: what to do (for warn and fail)
+	Status Status
+	Detail string // one line: what was found
+	Fix    string // one line: what to do (for warn and fail)
+	// Usage marks a failure of the run's own settings, which contradict
+	// each other or the deployment (exit 2, not 1).
+	Usage    bool
 	Duration time.Duration
 }
 
@@ -67,6 +70,8 @@ type Preflight struct {
 	// status is each check's verdict once it ran, so that a check whose
 	// prerequisite failed is skipped rather than hung or repeated.
 	status map[string]Status
+	// failures are the failed checks' results, in order.
+	failures []CheckResult
 	// instructions are the assignment's, once the instructions check read
 	// them.
 	instructions *huleedu.Instructions
@@ -116,6 +121,9 @@ func (p *Preflight) Checks() []Check {
 		checks[i].run = func(ctx context.Context) CheckResult {
 			r := run(ctx)
 			p.status[id] = r.Status
+			if r.Status == Fail {
+				p.failures = append(p.failures, r)
+			}
 			return r
 		}
 	}
@@ -131,6 +139,30 @@ func (p *Preflight) blocked(ids ...string) bool {
 		}
 	}
 	return false
+}
+
+// UsageFailure is the first failed check when every failed check is a
+// failure of the run's settings (CheckResult.Usage): then the run stops
+// with exit 2 and that check's words.
+func (p *Preflight) UsageFailure() (CheckResult, bool) {
+	if len(p.failures) == 0 {
+		return CheckResult{}, false
+	}
+	for _, f := range p.failures {
+		if !f.Usage {
+			return CheckResult{}, false
+		}
+	}
+	return p.failures[0], true
+}
+
+// usageFail is a failed check caused by the run's settings.
+func usageFail(err error) CheckResult {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return CheckResult{Status: Fail, Detail: ee.Err.Error(), Fix: ee.Next, Usage: true}
+	}
+	return CheckResult{Status: Fail, Detail: err.Error(), Usage: true}
 }
 
 func skip(format string, args ...any) CheckResult {
@@ -156,9 +188,10 @@ func (p *Preflight) checkConfig(context.Context) CheckResult {
 	}
 	if p.cfg.Stack == "external" {
 		if _, err := ExternalEndpoints(p.cfg); err != nil {
-			var ee *ExitError
-			errors.As(err, &ee)
-			return fail(ee.Next, "%v", err)
+			return usageFail(err)
+		}
+		if err := RequireModel(p.cfg); err != nil {
+			return usageFail(err)
 		}
 	}
 	return pass("settings valid (%s; stack %s)", src, p.cfg.Stack)
@@ -298,6 +331,15 @@ func (p *Preflight) checkPricing(context.Context) CheckResult {
 func (p *Preflight) checkBudget(context.Context) CheckResult {
 	p.ensurePlan()
 	e := p.plan.Estimate
+	r := p.budget(e)
+	if r.Status == Pass && e.Requested > e.Cap {
+		return warn(fmt.Sprintf("lower --max-comparisons to %d, or raise the service's cap (MAX_PAIRWISE_COMPARISONS; --service-max-comparisons tells eng5np)", e.Cap),
+			"--max-comparisons %d is above the CJ service's cap: the service will stop at %d; %s", e.Requested, e.Cap, r.Detail)
+	}
+	return r
+}
+
+func (p *Preflight) budget(e Estimate) CheckResult {
 	switch {
 	case p.cfg.BudgetUSD <= 0:
 		if e.Priced {

@@ -140,6 +140,9 @@ func (p *Preflight) checkInstructions(ctx context.Context) CheckResult {
 		return fail(fmt.Sprintf("run with --grade-scale %s, or use an assignment whose instructions use %s (a scale cannot change once set)", in.GradeScale, scale),
 			"assignment %s is on grade scale %s, the batch on %s", assignment, in.GradeScale, scale)
 	}
+	if err := RubricAllowed(p.cfg, assignment, in); err != nil {
+		return usageFail(err)
+	}
 	if in.StudentPromptStorageID == "" {
 		return warn(setupFix+"; it stores instructions.md as the student prompt",
 			"instructions present (scale %s, context origin %s) but no student prompt is stored", in.GradeScale, in.ContextOrigin)
@@ -171,7 +174,7 @@ func (p *Preflight) checkAnchors(ctx context.Context) CheckResult {
 	d := compareAnchors(anchorGrades(p.plan.Batch.Anchors), sum)
 	others := ""
 	if n := len(d.foreign); n > 0 {
-		others = fmt.Sprintf("; %d more registered for the assignment (they join the batch too)", n)
+		others = fmt.Sprintf("; %d more registered for the assignment join the batch as external anchors (%s)", n, strings.Join(d.foreign, ", "))
 	}
 	if len(d.missing)+len(d.differing) > 0 {
 		var parts []string

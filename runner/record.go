@@ -22,19 +22,38 @@ type RunRecord struct {
 	CreatedAt   time.Time `json:"created_at"`
 	PublishedAt time.Time `json:"published_at,omitempty"`
 	// CorrelationID is the request envelope's.
-	CorrelationID       string                     `json:"correlation_id"`
-	Settings            Settings                   `json:"settings"`
-	Stack               string                     `json:"stack"`
-	Kafka               KafkaRecord                `json:"kafka"`
-	ContentServiceURL   string                     `json:"content_service_url"`
-	CJServiceURL        string                     `json:"cj_service_url"`
-	MaxComparisons      int                        `json:"max_comparisons"`
+	CorrelationID     string      `json:"correlation_id"`
+	Settings          Settings    `json:"settings"`
+	Stack             string      `json:"stack"`
+	Kafka             KafkaRecord `json:"kafka"`
+	ContentServiceURL string      `json:"content_service_url"`
+	CJServiceURL      string      `json:"cj_service_url"`
+	MaxComparisons    int         `json:"max_comparisons"`
+	// EffectiveMax is what the CJ service spends: MaxComparisons capped at
+	// its limit (0 in runs recorded before the cap was known).
+	EffectiveMax int `json:"effective_max_comparisons,omitempty"`
+	// UserID and OrgID are who the request bills the LLM usage to.
+	UserID string `json:"user_id,omitempty"`
+	OrgID  string `json:"org_id,omitempty"`
+	// ContextOrigin is the assignment's, as the CJ service held it when the
+	// run started; NoRubricOverride records that prompt.md was not sent as
+	// the judge rubric.
+	ContextOrigin       string                     `json:"context_origin,omitempty"`
+	NoRubricOverride    bool                       `json:"no_rubric_override,omitempty"`
 	CompletionTimeout   Duration                   `json:"completion_timeout"`
 	PostCompletionGrace Duration                   `json:"post_completion_grace"`
 	BudgetUSD           float64                    `json:"budget_usd,omitempty"`
 	LLMConfigOverrides  *events.LLMConfigOverrides `json:"llm_config_overrides,omitempty"`
 	NoKafka             bool                       `json:"no_kafka,omitempty"`
 	Captures            []CaptureRecord            `json:"captures"`
+}
+
+// Expected is the number of comparisons the CJ service will make.
+func (r *RunRecord) Expected() int {
+	if r.EffectiveMax > 0 {
+		return r.EffectiveMax
+	}
+	return r.MaxComparisons
 }
 
 // KafkaRecord is how the run reached Kafka, without secrets.
@@ -94,6 +113,9 @@ type RunDir struct {
 	Record   RunRecord
 	Snapshot inputs.Snapshot
 	Offsets  OffsetsRecord
+	// Anchors are the CJ service's anchors recorded before publishing (nil
+	// for a run without them: --no-kafka, or recorded by an older eng5np).
+	Anchors *inputs.AnchorMap
 }
 
 // OpenRunDir reads run.json, inputs.json and events/offsets.json.
@@ -113,6 +135,16 @@ func OpenRunDir(dir string) (*RunDir, error) {
 	}
 	if err := rundir.ReadJSON(dir, rundir.Offsets, &rd.Offsets); err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("%s: %v", dir, err)
+	}
+	var m inputs.AnchorMap
+	switch err := rundir.ReadJSON(dir, rundir.CJAnchors, &m); {
+	case err == nil:
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %v", dir, err)
+		}
+		rd.Anchors = &m
+	case !os.IsNotExist(err):
+		return nil, fmt.Errorf("%s: cannot read %s: %v", dir, rundir.CJAnchors, err)
 	}
 	return rd, nil
 }

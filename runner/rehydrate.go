@@ -79,7 +79,7 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 	}
 
 	topics := events.NewTopics(rec.Kafka.TopicPrefix)
-	cfg := hydrator.Batch{Snapshot: rd.Snapshot, BatchUUID: rec.BatchUUID, Topics: topics}
+	cfg := hydrator.Batch{Snapshot: rd.Snapshot, Anchors: rd.Anchors, BatchUUID: rec.BatchUUID, Topics: topics}
 	path := rundir.Path(x.Dir, rundir.Journal)
 	src := hydrator.FileSource(path)
 	hyd, scan, err := hydrator.FoldFile(cfg, path)
@@ -118,7 +118,7 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 		}
 	}
 	res.Outcome, res.Message = st.outcome, st.message
-	a := executeArtefact(rec, rd.Snapshot, build, sec, hyd.Completion(), st, now())
+	a := executeArtefact(rec, artefacts.InputsSection(rd.Snapshot, rd.Anchors), build, sec, hyd.Completion(), st, now())
 	stats := hyd.Stats()
 	res.Comparisons, res.CostUSD = stats.Comparisons, sec.Costs.TotalUSD
 	res.Written, err = artefacts.Write(x.Dir, a)

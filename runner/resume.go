@@ -106,7 +106,7 @@ func (x *Resume) Run(ctx context.Context) (Summary, error) {
 	if jo.TornBytes > 0 {
 		logs.Logger.Warn("journal_torn_tail_discarded", "event", "journal_torn_tail_discarded", "bytes", jo.TornBytes)
 	}
-	r := &run{dir: x.Dir, rec: rec, snap: rd.Snapshot, build: build, topics: events.NewTopics(rec.Kafka.TopicPrefix),
+	r := &run{dir: x.Dir, rec: rec, snap: rd.Snapshot, anchors: rd.Anchors, build: build, topics: events.NewTopics(rec.Kafka.TopicPrefix),
 		log: logs.Logger, logs: logs, rep: Reporters{x.Reporter}}
 	c := newCapturer(r, ep.Kafka, jo.Writer, len(rec.Captures)+1)
 	next := rd.Offsets.Start.Clone()

@@ -32,7 +32,7 @@ func external() []string {
 	if b == "" {
 		return nil
 	}
-	return []string{"--stack", "external", "--kafka-bootstrap", b, "--content-service-url", c, "--cj-service-url", j}
+	return append([]string{"--stack", "external", "--kafka-bootstrap", b, "--content-service-url", c, "--cj-service-url", j}, testkit.MockJudge...)
 }
 
 // needsEmbedded skips a scenario that injects faults when the suite points
@@ -45,7 +45,7 @@ func needsEmbedded(t *testing.T) {
 
 // addresses are the flags that point a run at a dev stack.
 func addresses(s *devstack.Stack) []string {
-	return []string{"--stack", "external", "--kafka-bootstrap", s.Bootstrap, "--content-service-url", s.URL, "--cj-service-url", s.URL}
+	return append([]string{"--stack", "external", "--kafka-bootstrap", s.Bootstrap, "--content-service-url", s.URL, "--cj-service-url", s.URL}, testkit.MockJudge...)
 }
 
 // outcome is a finished run: its summary, its pre-flight and its directory.

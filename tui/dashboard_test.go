@@ -25,7 +25,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	st := testkit.Stack(t, devstack.Options{Seed: 1, MockLatency: 40 * time.Millisecond})
 	env := append([]string{"ENG5NP_KAFKA_SASL_MECHANISM=plain", "ENG5NP_KAFKA_SASL_USERNAME=runner", "ENG5NP_KAFKA_SASL_PASSWORD=" + plantedSASL}, testkit.StackEnv...)
 	cfg := testkit.Config(t, config.CmdExecute, env, "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(),
-		"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", st.URL, "--cj-service-url", st.URL)
+		"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", st.URL, "--cj-service-url", st.URL, "--llm-provider", "mock", "--llm-model", "mock-judge-small")
 	ep, err := runner.ExternalEndpoints(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -184,6 +184,11 @@ func fixtures() []fixture {
 	budgetSum := completedSummary()
 	budgetSum.Outcome, budgetSum.ExitCode, budgetSum.Resumable = runner.OutcomeBudgetExceeded, 1, true
 	budgetSum.Message = "captured cost $0.1172 exceeded --budget-usd $0.1000; capture stopped (the CJ service may still be running the batch)"
+	failedSum := completedSummary()
+	failedSum.Outcome, failedSum.ExitCode = runner.OutcomeFailed, 6
+	failedSum.Comparisons, failedSum.Succeeded, failedSum.Failed = 18, 18, 0
+	failedSum.Message = `the CJ service reported the batch failed: stuck_timeout_insufficient_progress {"details":{"batch_state":"WAITING_CALLBACKS","progress_pct":15}}`
+	failedSum.Next = "read the failure reason above and the CJ service's logs, then run the batch again"
 	return []fixture{
 		{"preflight_ready", func(w, h int) Model { return preflightModel(w, h, passAll()) }},
 		{"preflight_blocked", func(w, h int) Model { return preflightModel(w, h, blocked) }},
@@ -203,6 +208,7 @@ func fixtures() []fixture {
 		{"summary_hard_fault", func(w, h int) Model { return summaryModel(w, h, faultSum) }},
 		{"summary_timeout", func(w, h int) Model { return summaryModel(w, h, timeout) }},
 		{"summary_budget_exceeded", func(w, h int) Model { return summaryModel(w, h, budgetSum) }},
+		{"summary_batch_failed", func(w, h int) Model { return summaryModel(w, h, failedSum) }},
 	}
 }
 

@@ -106,6 +106,10 @@ func GroundTruth(t testing.TB) map[string]float64 {
 // it to a run as ENG5NP_JWT_SECRET_KEY.
 const JWTSecret = "testkit-dev-stack-secret"
 
+// MockJudge are the flags that choose the dev stack's judge for a run
+// with --stack external, which requires an explicit provider and model.
+var MockJudge = []string{"--llm-provider", "mock", "--llm-model", "mock-judge-small"}
+
 // StackEnv is the environment that authenticates a run to a test stack.
 var StackEnv = []string{"ENG5NP_JWT_SECRET_KEY=" + JWTSecret}
 
