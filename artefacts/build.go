@@ -1,23 +1,19 @@
 package artefacts
 
 import (
-	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
-	"time"
 )
 
 // RunnerVersion is eng5np's semantic version.
 const RunnerVersion = "0.1.0"
 
-// gitSHA may be set at link time: -ldflags "-X eng5np/artefacts.gitSHA=<sha>".
+// gitSHA may be set at link time: -ldflags "-X eng5np/artefacts.gitSHA=<sha>"
+// (`make build` does).
 var gitSHA string
 
 // Build describes the running binary.
@@ -25,38 +21,54 @@ type Build struct {
 	RunnerVersion string
 	GitSHA        string // 7–40 lower-case hex
 	Dirty         *bool  // nil when unknown
-	GoVersion     string
-	OS            string
-	Arch          string
-	KafkaClient   string
+	// CommitSource says where GitSHA came from: "link-time stamp", "vcs
+	// stamp", "module pseudo-version" or "test".
+	CommitSource string
+	GoVersion    string
+	OS           string
+	Arch         string
+	KafkaClient  string
 }
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
 
+// pseudoCommit is the commit prefix at the end of a module pseudo-version
+// (v0.0.0-20261201051716-abcdef123456, possibly with +incompatible or
+// +dirty).
+var pseudoCommit = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+-(?:[0-9A-Za-z.]+\.)?[0-9]{14}-([0-9a-f]{12})(?:\+[0-9A-Za-z.]+)?$`)
+
+// ErrUnknownCommit is CurrentBuild's refusal: the binary cannot name the
+// commit it was built from, and an artefact must name a real one.
+var ErrUnknownCommit = errors.New("this eng5np binary does not know which git commit it was built from, and an artefact must name it: " +
+	"build with `make build` (it stamps the commit), or with `go build` inside a git checkout (Go stamps it), " +
+	"or install a tagged version with `go install`")
+
 var (
-	buildOnce sync.Once
-	build     Build
-	buildErr  error
+	testMu     sync.Mutex
+	testCommit string
 )
 
-// CurrentBuild identifies this binary. The git commit comes, in order, from
-// the link-time variable, the Go build info (vcs.revision, stamped by `go
-// build` in a checkout), or `git rev-parse HEAD` run in the working directory
-// and then beside the executable. Without any of them it is an error: the
-// artefact must name a real commit, never a placeholder.
-func CurrentBuild() (Build, error) {
-	buildOnce.Do(func() { build, buildErr = currentBuild() })
-	return build, buildErr
+// SetTestCommit makes CurrentBuild report sha as the commit, for test
+// binaries: `go test` stamps no VCS information. It panics on a sha that is
+// not 7–40 lower-case hex.
+func SetTestCommit(sha string) {
+	if !hexSHA.MatchString(sha) {
+		panic("artefacts.SetTestCommit: not a commit: " + sha)
+	}
+	testMu.Lock()
+	defer testMu.Unlock()
+	testCommit = sha
 }
 
-func currentBuild() (Build, error) {
-	b := Build{
-		RunnerVersion: RunnerVersion,
-		GoVersion:     runtime.Version(),
-		OS:            runtime.GOOS,
-		Arch:          runtime.GOARCH,
-		KafkaClient:   "github.com/segmentio/kafka-go",
-	}
+// CurrentBuild identifies this binary. The git commit comes only from the
+// binary itself, in order: the link-time variable, the Go build info's VCS
+// stamp (vcs.revision and vcs.modified, written by `go build` in a
+// checkout), or the commit inside the main module's pseudo-version (`go
+// install …@commit`). It never runs git: the directory the user stands in
+// says nothing about the binary. Without a commit it returns the build and
+// ErrUnknownCommit.
+func CurrentBuild() (Build, error) {
+	b := Build{RunnerVersion: RunnerVersion, GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, KafkaClient: "github.com/segmentio/kafka-go"}
 	info, ok := debug.ReadBuildInfo()
 	if ok {
 		for _, d := range info.Deps {
@@ -66,7 +78,7 @@ func currentBuild() (Build, error) {
 		}
 	}
 	if s := strings.ToLower(strings.TrimSpace(gitSHA)); hexSHA.MatchString(s) {
-		b.GitSHA = s
+		b.GitSHA, b.CommitSource = s, "link-time stamp"
 		return b, nil
 	}
 	if ok {
@@ -82,41 +94,22 @@ func currentBuild() (Build, error) {
 			}
 		}
 		if hexSHA.MatchString(rev) {
-			b.GitSHA, b.Dirty = rev, modified
+			b.GitSHA, b.Dirty, b.CommitSource = rev, modified, "vcs stamp"
+			return b, nil
+		}
+		if m := pseudoCommit.FindStringSubmatch(info.Main.Version); m != nil {
+			b.GitSHA, b.CommitSource = m[1], "module pseudo-version"
 			return b, nil
 		}
 	}
-	dirs := []string{"."}
-	if exe, err := os.Executable(); err == nil {
-		dirs = append(dirs, filepath.Dir(exe))
+	testMu.Lock()
+	sha := testCommit
+	testMu.Unlock()
+	if sha != "" {
+		b.GitSHA, b.CommitSource = sha, "test"
+		return b, nil
 	}
-	for _, dir := range dirs {
-		if sha, dirty, err := gitHead(dir); err == nil {
-			b.GitSHA, b.Dirty = sha, &dirty
-			return b, nil
-		}
-	}
-	return b, errors.New("cannot tell which git commit built eng5np: build it with `make build` (or `go build` inside the git checkout) so the commit is stamped into the binary")
-}
-
-func gitHead(dir string) (string, bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "HEAD")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		return "", false, err
-	}
-	sha := strings.TrimSpace(string(out))
-	if !hexSHA.MatchString(sha) {
-		return "", false, errors.New("git printed no commit")
-	}
-	st := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no")
-	st.Dir = dir
-	status, err := st.Output()
-	dirty := err == nil && len(strings.TrimSpace(string(status))) > 0
-	return sha, dirty, nil
+	return b, ErrUnknownCommit
 }
 
 // Environment is the artefact's validation.cli_environment.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"eng5np/artefacts"
 	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/devstack"
@@ -114,6 +115,10 @@ artefact failed verification; 6 the CJ service failed the batch; 130 interrupted
 				return err
 			}
 			if err := runner.RequireModel(cfg); err != nil {
+				return err
+			}
+			// Refuse before the checks if no artefact could name its commit.
+			if _, err := artefacts.CurrentBuild(); err != nil {
 				return err
 			}
 			obs, err := startMetrics(cfg)

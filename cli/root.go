@@ -84,12 +84,18 @@ Settings come from flags, then ENG5NP_* environment variables, then eng5np.yaml
 	return root
 }
 
+// versionString is --version: the version and the commit the artefacts
+// will name, from the binary's own build information.
 func versionString() string {
 	b, err := artefacts.CurrentBuild()
-	if err != nil || b.GitSHA == "" {
-		return artefacts.RunnerVersion
+	if err != nil {
+		return fmt.Sprintf("%s (commit unknown, %s): %v", b.RunnerVersion, b.GoVersion, err)
 	}
-	return fmt.Sprintf("%s (commit %s, %s)", b.RunnerVersion, b.GitSHA, b.GoVersion)
+	dirty := ""
+	if b.Dirty != nil && *b.Dirty {
+		dirty = ", with uncommitted changes"
+	}
+	return fmt.Sprintf("%s (commit %s%s from the %s, %s)", b.RunnerVersion, b.GitSHA, dirty, b.CommitSource, b.GoVersion)
 }
 
 // report prints err and its actionable line, and returns the exit code.

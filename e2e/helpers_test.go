@@ -50,7 +50,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "eng5np")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd := exec.Command("go", "build", "-ldflags", "-X eng5np/artefacts.gitSHA="+testkit.TestCommit, "-o", binPath, ".")
 		cmd.Dir = testkit.Root(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)

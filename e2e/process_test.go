@@ -18,6 +18,7 @@ import (
 	"eng5np/artefacts"
 	"eng5np/events"
 	"eng5np/internal/testkit"
+	"eng5np/rundir"
 )
 
 func TestStackUpServesTopicsAndStopsOnSignals(t *testing.T) {
@@ -148,5 +149,76 @@ func TestExecuteInterruptedExits130(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, "assessment_run.execute.json"))
 	if !strings.Contains(string(data), `"outcome": "interrupted"`) || !strings.Contains(string(data), `"partial_data": true`) {
 		t.Error("the artefact does not record the interruption")
+	}
+}
+
+// A binary that cannot know its commit refuses to write an artefact, even
+// when run inside another git repository (it never asks git), and says so
+// in --version; one stamped at link time records that commit.
+func TestProvenanceComesFromTheBinary(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	unstamped := filepath.Join(t.TempDir(), "eng5np")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", unstamped, ".")
+	build.Dir = testkit.Root(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// Another repository, with a commit of its own.
+	repo := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "other"}} {
+		c := exec.Command("git", args...)
+		c.Dir = repo
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	head, err := exec.Command("git", "-C", repo, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(bin string, args ...string) (int, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = repo
+		cmd.Env = testkit.CleanEnv()
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	code, out := run(unstamped, "--version")
+	if code != 0 || !strings.Contains(out, "commit unknown") || strings.Contains(out, strings.TrimSpace(string(head))) {
+		t.Errorf("--version of an unstamped binary: exit %d %q", code, out)
+	}
+	runs := filepath.Join(t.TempDir(), "runs")
+	code, out = run(unstamped, "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", runs)
+	if code != 1 || !strings.Contains(out, "make build") || strings.Contains(out, strings.TrimSpace(string(head))) {
+		t.Errorf("execute with an unstamped binary: exit %d\n%s", code, out)
+	}
+	if entries, _ := os.ReadDir(runs); len(entries) > 0 {
+		t.Errorf("an unstamped binary created %d run directories", len(entries))
+	}
+	code, out = run(binary(t), "--version")
+	if code != 0 || !strings.Contains(out, testkit.TestCommit) || !strings.Contains(out, "link-time stamp") {
+		t.Errorf("--version of a stamped binary: exit %d %q", code, out)
+	}
+	code, out = run(binary(t), "dry-run", "--inputs", testkit.Sample(t), "--output-dir", runs)
+	if code != 0 {
+		t.Fatalf("dry-run: exit %d\n%s", code, out)
+	}
+	entries, _ := os.ReadDir(runs)
+	if len(entries) != 1 {
+		t.Fatalf("%d run directories", len(entries))
+	}
+	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), rundir.Artefact(rundir.ModeDryRun)))
+	if err != nil || !strings.Contains(string(raw), `"git_sha": "`+testkit.TestCommit+`"`) {
+		t.Errorf("dry-run artefact does not name the stamped commit (%v)", err)
 	}
 }

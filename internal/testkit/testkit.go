@@ -28,6 +28,14 @@ import (
 	"eng5np/schemas"
 )
 
+// TestCommit is the commit test binaries report: `go test` stamps no VCS
+// information, and an artefact must name a commit, so every test binary
+// that imports testkit injects this one (e2e builds its binary with it
+// stamped in at link time, as `make build` does).
+const TestCommit = "0e5a7e57c0ffee0e5a7e57c0ffee0e5a7e57c0ff"
+
+func init() { artefacts.SetTestCommit(TestCommit) }
+
 var (
 	rootOnce sync.Once
 	root     string
