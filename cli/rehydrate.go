@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,10 @@ execute run directory; 5 when the artefact cannot be written or does not verify.
 			dir := args[0]
 			x := &runner.Rehydrate{Dir: dir}
 			res, err := x.Run()
+			var ee *runner.ExitError
+			if res == nil && errors.As(err, &ee) {
+				return err
+			}
 			if res == nil && err != nil {
 				return exitf(runner.ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,5 +133,53 @@ func TestReliabilitySIGKILLThenResume(t *testing.T) {
 				t.Errorf("after resume: %d comparisons differ from the clean run's %d", len(got), len(clean))
 			}
 		})
+	}
+}
+
+// One process per run directory: while an execute process captures, a
+// resume and a rehydrate of its directory refuse at once, naming the
+// holder, and change nothing; the run then completes and verifies.
+func TestSecondProcessOnARunDirectoryRefuses(t *testing.T) {
+	t.Parallel()
+	clean := cleanSet(t)
+	st := testkit.Stack(t, devstack.Options{Seed: relSeed, MockLatency: 100 * time.Millisecond})
+	out := t.TempDir()
+	cmd, stdout := startBinary(t, testkit.StackEnv, append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out, "--completion-timeout", "60s"}, addressesOf(st)...)...)
+	exited := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+		}
+		close(exited)
+	}()
+	testkit.WaitJournal(t, out, 20, exited)
+	dir := testkit.OnlyRunDir(t, out)
+	for _, args := range [][]string{{"resume", dir}, {"rehydrate", dir}} {
+		start := time.Now()
+		code, so, se := runCLI(t, testkit.StackEnv, args...)
+		pid := strconv.Itoa(cmd.Process.Pid)
+		if code != runner.ExitFailure || !strings.Contains(se, "in use by pid "+pid) || !strings.Contains(se, "eng5np execute") {
+			t.Errorf("%s while execute runs: exit %d\n%s\n%s", args[0], code, so, se)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Errorf("%s waited %v for the lock instead of refusing", args[0], time.Since(start))
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	<-exited
+	r := testkit.LoadRun(t, dir)
+	testkit.CheckArtefact(t, r)
+	testkit.CheckJournalOnce(t, dir)
+	if got := r.ComparisonSet(); !reflect.DeepEqual(got, clean) {
+		t.Errorf("%d comparisons differ from the clean run's %d", len(got), len(clean))
+	}
+	if code, so, se := runCLI(t, nil, "verify", dir); code != 0 {
+		t.Errorf("verify: exit %d\n%s\n%s", code, so, se)
+	}
+	// Once the process is gone the directory is free again.
+	if code, so, se := runCLI(t, nil, "rehydrate", dir); code != 0 {
+		t.Errorf("rehydrate after execute ended: exit %d\n%s\n%s", code, so, se)
 	}
 }

@@ -52,12 +52,12 @@ const tempMarker = ".tmp-"
 func Artefact(mode string) string { return "assessment_run." + mode + ".json" }
 
 // InManifest reports whether a run-directory path belongs in the manifest:
-// every file except the manifest itself, the artefacts, logs/ and temporary
-// files of an atomic write in progress.
+// every file except the manifest itself, the artefacts, logs/, the lock and
+// temporary files of an atomic write in progress.
 func InManifest(rel string) bool {
 	base := filepath.Base(rel)
 	isArtefact := !strings.Contains(rel, "/") && strings.HasPrefix(rel, "assessment_run.") && strings.HasSuffix(rel, ".json")
-	return rel != Manifest && !isArtefact && rel != LogsDir && !strings.HasPrefix(rel, LogsDir+"/") && !strings.Contains(base, tempMarker)
+	return rel != Manifest && rel != LockFile && !isArtefact && rel != LogsDir && !strings.HasPrefix(rel, LogsDir+"/") && !strings.Contains(base, tempMarker)
 }
 
 // Name is a run directory's name:

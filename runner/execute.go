@@ -109,6 +109,11 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	lock, err := rundir.Acquire(dir, "eng5np execute")
+	if err != nil {
+		return Summary{}, err
+	}
+	defer lock.Release()
 	logs, err := openRunLog(dir, x.Stderr, cfg.LogLevel, batchUUID, plan.Settings.BatchLabel, rundir.ModeExecute)
 	if err != nil {
 		return Summary{}, err

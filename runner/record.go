@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -116,6 +117,21 @@ type RunDir struct {
 	// Anchors are the CJ service's anchors recorded before publishing (nil
 	// for a run without them: --no-kafka, or recorded by an older eng5np).
 	Anchors *inputs.AnchorMap
+}
+
+// lockRun takes the run directory's lock for command ("eng5np resume"): one
+// process per run directory. A directory held by another process is exit 1
+// naming the holder.
+func lockRun(dir, command string) (*rundir.Lock, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a run directory", dir)
+	}
+	l, err := rundir.Acquire(dir, command)
+	var le *rundir.LockedError
+	if errors.As(err, &le) {
+		return nil, &ExitError{Code: ExitFailure, Err: le, Next: le.Next()}
+	}
+	return l, err
 }
 
 // OpenRunDir reads run.json, inputs.json and events/offsets.json.

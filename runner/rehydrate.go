@@ -51,6 +51,11 @@ func (x *Rehydrate) Run() (*RehydrateResult, error) {
 	if x.Now != nil {
 		now = x.Now
 	}
+	lock, err := lockRun(x.Dir, "eng5np rehydrate")
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	rd, err := OpenRunDir(x.Dir)
 	if err != nil {
 		if _, statErr := os.Stat(filepath.Join(x.Dir, rundir.Artefact(rundir.ModeDryRun))); statErr == nil {

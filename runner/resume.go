@@ -70,6 +70,11 @@ func CheckResumable(rd *RunDir) error {
 
 // Run resumes the capture.
 func (x *Resume) Run(ctx context.Context) (Summary, error) {
+	lock, err := lockRun(x.Dir, "eng5np resume")
+	if err != nil {
+		return Summary{}, err
+	}
+	defer lock.Release()
 	rd, err := OpenRunDir(x.Dir)
 	if err != nil {
 		return Summary{}, err
