@@ -179,6 +179,27 @@ type Validation struct {
 	Reliability           *Reliability           `json:"reliability,omitempty"`
 	ServiceComparison     *ServiceComparison     `json:"service_comparison,omitempty"`
 	GradeProjectionStatus *GradeProjectionStatus `json:"grade_projection_status,omitempty"`
+	Journal               *JournalIntegrity      `json:"journal,omitempty"`
+}
+
+// Journal chain states (JournalIntegrity.Chain).
+const (
+	ChainVerified = "verified"
+	ChainLegacy   = "legacy"
+	ChainForced   = "forced"
+	ChainSalvaged = "salvaged"
+)
+
+// JournalIntegrity is the journal an artefact was folded from: how many
+// records, and whether its hash chain holds (verified, legacy for a journal
+// written before records carried one, or forced/salvaged by rehydrate over
+// the breaks and bad lines listed).
+type JournalIntegrity struct {
+	Records  int64   `json:"records"`
+	Chain    string  `json:"chain"`
+	Head     string  `json:"head,omitempty"`
+	Breaks   []int64 `json:"breaks,omitempty"`
+	BadLines []int64 `json:"bad_lines,omitempty"`
 }
 
 // ManifestEntry is one file of the run directory.
@@ -212,6 +233,7 @@ type RunnerStatus struct {
 	Skipped             map[string]int64 `json:"skipped"`
 	CJStatus            string           `json:"cj_status,omitempty"`
 	FailureReason       string           `json:"failure_reason,omitempty"`
+	Warnings            []string         `json:"warnings,omitempty"`
 }
 
 // ManifestStatus reports metadata faults.

@@ -3,6 +3,7 @@ package artefacts
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +22,9 @@ type VerifyReport struct {
 	Problems []VerifyProblem
 	// Warnings do not: partial data, recorded metadata faults.
 	Warnings []string
+	// Irregular are the entries that are not regular files (each is also a
+	// problem); nothing should open them.
+	Irregular []string
 }
 
 // VerifyProblem is one mismatch.
@@ -33,6 +37,9 @@ func (p VerifyProblem) String() string { return p.Path + ": " + p.Msg }
 
 // OK reports whether every check held.
 func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
+
+// Add records a problem with path: verification fails.
+func (r *VerifyReport) Add(path, format string, args ...any) { r.fail(path, format, args...) }
 
 func (r *VerifyReport) fail(path, format string, args ...any) {
 	r.Problems = append(r.Problems, VerifyProblem{Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -49,8 +56,12 @@ func Verify(dir string) (*VerifyReport, error) {
 		return nil, err
 	}
 	r := &VerifyReport{Dir: dir, Artefact: name}
+	irregular := r.checkFileTypes(dir)
 
 	var manifest []ManifestEntry
+	if irregular[rundir.Manifest] || irregular[name] {
+		return r, nil // reported; not opened
+	}
 	mdata, err := os.ReadFile(rundir.Path(dir, rundir.Manifest))
 	if err != nil {
 		r.fail(rundir.Manifest, "cannot be read: %v", err)
@@ -64,6 +75,9 @@ func Verify(dir string) (*VerifyReport, error) {
 		if !filepath.IsLocal(filepath.FromSlash(e.Path)) {
 			r.fail(e.Path, "manifest path leaves the run directory")
 			continue
+		}
+		if irregular[e.Path] {
+			continue // reported; never opened (a FIFO would block)
 		}
 		sum, n, err := HashFile(p)
 		r.Checked++
@@ -118,6 +132,47 @@ func Verify(dir string) (*VerifyReport, error) {
 	}
 	r.checkCoverage(name, &run)
 	return r, nil
+}
+
+// checkFileTypes fails every entry of the run directory that is neither a
+// regular file nor a directory (a symlink, a named pipe, a socket, a
+// device): a run directory holds only files eng5np wrote. It returns them
+// by relative path.
+func (r *VerifyReport) checkFileTypes(dir string) map[string]bool {
+	bad := map[string]bool{}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			rel, _ := filepath.Rel(dir, p)
+			r.fail(filepath.ToSlash(rel), "cannot be read: %v", err)
+			return nil
+		}
+		if p == dir || d.IsDir() {
+			return nil
+		}
+		if t := d.Type(); !t.IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			rel = filepath.ToSlash(rel)
+			bad[rel] = true
+			r.Irregular = append(r.Irregular, rel)
+			r.fail(rel, "is %s, not a regular file: a run directory holds only the files eng5np wrote", kindOf(t))
+		}
+		return nil
+	})
+	return bad
+}
+
+func kindOf(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case t&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&fs.ModeSocket != 0:
+		return "a socket"
+	case t&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file (" + t.String() + ")"
 }
 
 func sameManifest(a, b []ManifestEntry) bool {

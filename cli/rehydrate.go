@@ -6,11 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"eng5np/journal"
 	"eng5np/runner"
 )
 
 func newRehydrateCmd(e *env) *cobra.Command {
-	return &cobra.Command{
+	var force, salvage bool
+	cmd := &cobra.Command{
 		Use:   "rehydrate RUN_DIR",
 		Short: "Rebuild an execute run's artefact and manifest from its journal, offline",
 		Long: `rehydrate rebuilds assessment_run.execute.json and manifest.json in place from
@@ -24,22 +26,40 @@ Use it when the artefact or the manifest was lost or damaged, or after the runne
 was killed (the last capture then shows as interrupted; ` + "`eng5np resume`" + ` continues it).
 A torn last journal line from a crash is skipped. It writes no log.
 
-rehydrate re-hashes the files as they are now: it reports what had changed since
-the previous manifest, but it cannot tell a crash from tampering. Keep the
-original run directory when a verify failure is being investigated.
+Every journal record carries a running SHA-256 over the record before it: a
+journal changed after the run wrote it (a line edited, deleted, inserted or
+moved) is refused, naming the line. --force rebuilds anyway and records the
+breaks in validation.journal, where verify reports them. A journal damaged in the
+middle (unparsable lines, as two processes writing one journal leave) is refused
+too; --salvage keeps every record that parses, names the bad lines and marks the
+artefact salvaged.
 
-Exit status: 0 when the rebuilt artefact verifies; 2 when RUN_DIR is not an
-execute run directory; 5 when the artefact cannot be written or does not verify.`,
+rehydrate re-hashes the files as they are now: it reports what had changed since
+the previous manifest. Keep the original run directory when a verify failure is
+being investigated.
+
+Exit status: 0 when the rebuilt artefact verifies; 1 when another process holds
+the run directory; 2 when RUN_DIR is not an execute run directory; 5 when the
+journal was changed or damaged (without --force or --salvage), or the artefact
+cannot be written or does not verify.`,
 		Example: `  eng5np rehydrate runs/sample-later-start-20261125T190929-5b0e6f5c
   eng5np rehydrate /mnt/archive/vt26-20261125T190929-5b0e6f5c && eng5np verify /mnt/archive/vt26-20261125T190929-5b0e6f5c`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
-			x := &runner.Rehydrate{Dir: dir}
+			x := &runner.Rehydrate{Dir: dir, Force: force, Salvage: salvage}
 			res, err := x.Run()
 			var ee *runner.ExitError
-			if res == nil && errors.As(err, &ee) {
+			var ce *journal.ChainError
+			var co *journal.CorruptError
+			switch {
+			case res == nil && errors.As(err, &ee):
 				return err
+			case errors.As(err, &ce):
+				return exitf(runner.ExitVerify, "investigate who changed it (the original run directory, if you have it, tells); `eng5np rehydrate --force "+dir+
+					"` rebuilds anyway and records the break in the artefact", "%v; nothing was rewritten", err)
+			case errors.As(err, &co):
+				return exitf(runner.ExitVerify, "`eng5np rehydrate --salvage "+dir+"` keeps every record that parses and marks the artefact salvaged", "%v; nothing was rewritten", err)
 			}
 			if res == nil && err != nil {
 				return exitf(runner.ExitUsage, "pass a run directory written by `eng5np execute`", "%v", err)
@@ -65,10 +85,19 @@ execute run directory; 5 when the artefact cannot be written or does not verify.
 				return exitf(runner.ExitVerify, "report this; the journal is untouched", "the rebuilt artefact does not verify")
 			}
 			fmt.Fprintln(e.stdout, "  verify: OK")
+			if len(res.Breaks) > 0 {
+				fmt.Fprintf(e.stdout, "  forced: journal lines %v were changed after the run wrote them; the artefact records it\n", res.Breaks)
+			}
+			if len(res.BadLines) > 0 {
+				fmt.Fprintf(e.stdout, "  salvaged: journal lines %v could not be read and are left out; the artefact records it\n", res.BadLines)
+			}
 			if res.Interrupted {
 				fmt.Fprintf(e.stdout, "  %s\n", res.Message)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "rebuild even when the journal's hash chain breaks (the artefact records where)")
+	cmd.Flags().BoolVar(&salvage, "salvage", false, "skip unparsable journal lines in the middle, keeping every record that parses (the artefact records which)")
+	return cmd
 }

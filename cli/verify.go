@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"eng5np/artefacts"
 	"eng5np/runner"
 )
 
@@ -15,15 +14,23 @@ func newVerifyCmd(e *env) *cobra.Command {
 		Short: "Re-hash every manifest entry and re-validate the artefact; exit 5 on any mismatch",
 		Long: `verify checks a run directory before its artefact is handed on: every file listed
 in manifest.json must still have its recorded sha256 and size, no unlisted file may
-have appeared, the artefact must validate against the schema and match its own
+have appeared, nothing in the directory may be a symlink, a pipe or another
+non-regular file, the artefact must validate against the schema and match its own
 artefact_checksum, its embedded manifest must equal manifest.json, and every
-comparison must carry its essay ids and prompt hash. verify writes nothing.
+comparison must carry its essay ids and prompt hash.
+
+Then it checks the meaning: an execute run's journal is folded again, offline, as
+rehydrate does, its hash chain checked record by record, and every section the
+journal determines (inputs, llm_comparisons, bt_summary, grade_projections, costs,
+service_results, the validation statuses) must equal the artefact's. An artefact
+edited consistently, with its checksum and manifest recomputed, fails here, naming
+the section and the first difference. verify writes nothing.
 
 Exit status: 0 when everything holds, 5 naming every mismatched file otherwise.`,
 		Example: `  eng5np verify runs/sample-later-start-20261125T190929-5b0e6f5c`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := artefacts.Verify(args[0])
+			rep, err := runner.Verify(args[0])
 			if err != nil {
 				return &ExitError{Code: runner.ExitVerify, Err: err, Next: "pass a run directory written by dry-run or execute"}
 			}

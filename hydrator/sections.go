@@ -144,10 +144,11 @@ func SliceSource(recs []journal.Record) Source {
 	}
 }
 
-// FileSource streams the journal at path.
-func FileSource(path string) Source {
+// FileSource streams the journal at path, read with opts (the options the
+// fold read it with, so that the same records come back).
+func FileSource(path string, opts journal.Options) Source {
 	return func(fn func(journal.Record) error) error {
-		_, err := journal.Scan(path, fn)
+		_, err := journal.ScanWith(path, opts, fn)
 		return err
 	}
 }
@@ -470,10 +471,10 @@ func (h *Hydrator) serviceResults(projected map[string]string) *artefacts.Servic
 	return out
 }
 
-// FoldFile folds every record of the journal at path.
-func FoldFile(cfg Batch, path string) (*Hydrator, journal.ScanResult, error) {
+// FoldFile folds every record of the journal at path, read with opts.
+func FoldFile(cfg Batch, path string, opts journal.Options) (*Hydrator, journal.ScanResult, error) {
 	h := New(cfg)
-	res, err := journal.Scan(path, func(r journal.Record) error {
+	res, err := journal.ScanWith(path, opts, func(r journal.Record) error {
 		h.Apply(r)
 		return nil
 	})

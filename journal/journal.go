@@ -8,10 +8,13 @@ package journal
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,6 +51,11 @@ type Record struct {
 	// Quarantined holds the decode error of a record that is not a valid
 	// event of its topic; the record is kept but never applied.
 	Quarantined string `json:"quarantined,omitempty"`
+	// Chain is the journal's running hash after this record (64 hex):
+	// SHA-256 of the previous record's chain (32 zero bytes for the first)
+	// and this record's line without its chain member. The writer adds it;
+	// it is always the line's last member.
+	Chain string `json:"chain,omitempty"`
 
 	// Pos is the byte offset of the record's line in the journal file (not
 	// serialized).
@@ -98,7 +106,25 @@ type Writer struct {
 	buf []byte // the group being appended, reused
 	seq int64
 	pos int64
+	// prev is the chain after the last record; legacy is set when
+	// appending to a journal written before the chain existed, which stays
+	// unchained.
+	prev   [sha256.Size]byte
+	legacy bool
+	h      hash.Hash
 }
+
+// Head is the chain after the last record appended (hex), "" for an
+// unchained journal.
+func (w *Writer) Head() string {
+	if w.legacy || w.seq == 0 {
+		return ""
+	}
+	return hex.EncodeToString(w.prev[:])
+}
+
+// Records is how many records the journal holds.
+func (w *Writer) Records() int64 { return w.seq }
 
 // OpenResult is what Open found in an existing journal.
 type OpenResult struct {
@@ -123,7 +149,7 @@ func Open(path string, keep bool) (*OpenResult, error) {
 	}
 	res := &OpenResult{}
 	var lastSeq int64
-	good, err := scan(f, func(r Record) error {
+	good, sr, err := scan(f, Options{}, func(r Record) error {
 		lastSeq = r.Seq
 		if keep {
 			res.Records = append(res.Records, r)
@@ -154,7 +180,11 @@ func Open(path string, keep bool) (*OpenResult, error) {
 		f.Close()
 		return nil, err
 	}
-	res.Writer = &Writer{f: f, seq: lastSeq, pos: good}
+	w := &Writer{f: f, seq: lastSeq, pos: good, legacy: sr.Legacy, h: sha256.New()}
+	if sr.Head != "" {
+		_, _ = hex.Decode(w.prev[:], []byte(sr.Head))
+	}
+	res.Writer = w
 	return res, nil
 }
 
@@ -169,7 +199,12 @@ func (w *Writer) Append(recs []Record) error {
 		recs[i].Seq = w.seq
 		recs[i].Pos = pos
 		before := len(w.buf)
-		w.buf = append(recs[i].appendJSON(w.buf), '\n')
+		w.buf = recs[i].appendJSON(w.buf)
+		if !w.legacy {
+			w.buf = w.chain(w.buf, before)
+			recs[i].Chain = hex.EncodeToString(w.prev[:])
+		}
+		w.buf = append(w.buf, '\n')
 		pos += int64(len(w.buf) - before)
 	}
 	if _, err := w.f.Write(w.buf); err != nil {
@@ -182,6 +217,25 @@ func (w *Writer) Append(recs []Record) error {
 	return nil
 }
 
+// chain hashes the record encoded in b[from:] (ending in '}') onto the
+// running chain and appends its chain member.
+func (w *Writer) chain(b []byte, from int) []byte {
+	w.h.Reset()
+	w.h.Write(w.prev[:])
+	w.h.Write(b[from:])
+	w.h.Sum(w.prev[:0])
+	b = append(b[:len(b)-1], chainPrefix...)
+	b = hex.AppendEncode(b, w.prev[:])
+	return append(b, '"', '}')
+}
+
+// chainPrefix starts a line's chain member; chainSuffixLen is the length of
+// the whole member and the closing brace: ,"chain":"<64 hex>"}.
+const (
+	chainPrefix    = `,"chain":"`
+	chainSuffixLen = len(chainPrefix) + 2*sha256.Size + 2
+)
+
 // Close closes the file.
 func (w *Writer) Close() error { return w.f.Close() }
 
@@ -189,13 +243,41 @@ func (w *Writer) Close() error { return w.f.Close() }
 type ScanResult struct {
 	Records   int64
 	TornBytes int64 // an incomplete last line that was skipped
+	// Legacy is set for a journal written before records carried a chain.
+	Legacy bool
+	// Head is the chain after the last record read (hex), "" when legacy.
+	Head string
+	// Breaks are the lines (1-based) whose chain does not follow from the
+	// line before: the journal was edited there (read with Force or
+	// Salvage; Strict stops at the first).
+	Breaks []int64 `json:"breaks,omitempty"`
+	// BadLines are the unparsable lines skipped by Salvage.
+	BadLines []int64 `json:"bad_lines,omitempty"`
+}
+
+// Options say how a read treats a damaged journal.
+type Options struct {
+	// Force reads on past chain breaks, recording them in Breaks.
+	Force bool
+	// Salvage also skips unparsable lines before the last, recording them
+	// in BadLines (and the chain breaks they cause).
+	Salvage bool
+	// Trust skips checking the chain: for re-reading a journal this
+	// process has just read or written.
+	Trust bool
 }
 
 // Scan reads the journal at path in order, calling fn for each complete
-// record. A missing journal has no records. An incomplete or unparsable
-// last line is skipped and reported; an unparsable line before the last is
-// an error naming its line number.
+// record, checking the chain. A missing journal has no records. An
+// incomplete or unparsable last line is skipped and reported; an
+// unparsable line before the last is a *CorruptError naming its line, and a
+// line whose chain does not follow is a *ChainError.
 func Scan(path string, fn func(Record) error) (ScanResult, error) {
+	return ScanWith(path, Options{}, fn)
+}
+
+// ScanWith is Scan with options for damaged journals.
+func ScanWith(path string, opts Options, fn func(Record) error) (ScanResult, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return ScanResult{}, nil
@@ -204,11 +286,7 @@ func Scan(path string, fn func(Record) error) (ScanResult, error) {
 		return ScanResult{}, err
 	}
 	defer f.Close()
-	var res ScanResult
-	good, err := scan(f, func(r Record) error {
-		res.Records++
-		return fn(r)
-	})
+	good, res, err := scan(f, opts, fn)
 	if err != nil {
 		return res, err
 	}
@@ -228,16 +306,49 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("journal line %d is corrupt (%v); only a torn last line can be discarded safely", e.Line, e.Err)
 }
 
+// ChainError is a line whose chain does not follow from the line before:
+// the journal was changed after it was written.
+type ChainError struct {
+	Line int64
+	Seq  int64
+	Why  string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("journal line %d (seq %d) %s: the journal was changed after it was written", e.Line, e.Seq, e.Why)
+}
+
 // scan reads complete records from the start of f and returns the byte
 // length of the complete part. A line that fails to parse is treated as torn
 // when nothing but whitespace follows it.
-func scan(f *os.File, fn func(Record) error) (int64, error) {
+func scan(f *os.File, opts Options, fn func(Record) error) (int64, ScanResult, error) {
+	var res ScanResult
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return 0, err
+		return 0, res, err
 	}
 	br := bufio.NewReaderSize(f, 1<<20)
-	var pos int64
-	var line int64
+	h := sha256.New()
+	var prev, sum [sha256.Size]byte
+	chained := false
+	var pos, good int64
+	var line, lastGood int64
+	finish := func() {
+		// Bad lines after the last good one are a torn tail, not salvaged
+		// damage.
+		for len(res.BadLines) > 0 && res.BadLines[len(res.BadLines)-1] > lastGood {
+			res.BadLines = res.BadLines[:len(res.BadLines)-1]
+		}
+		if chained && !opts.Trust {
+			res.Head = hex.EncodeToString(prev[:])
+		}
+	}
+	brk := func(r *Record, why string) error {
+		if opts.Force || opts.Salvage {
+			res.Breaks = append(res.Breaks, line)
+			return nil
+		}
+		return &ChainError{Line: line, Seq: r.Seq, Why: why}
+	}
 	for {
 		b, err := br.ReadBytes('\n')
 		if len(b) > 0 && b[len(b)-1] == '\n' {
@@ -247,24 +358,63 @@ func scan(f *os.File, fn func(Record) error) (int64, error) {
 				if perr == nil {
 					perr = errors.New("missing seq or topic")
 				}
+				if opts.Salvage {
+					res.BadLines = append(res.BadLines, line)
+					pos += int64(len(b))
+					continue
+				}
 				rest, _ := io.ReadAll(br)
 				if len(bytes.TrimSpace(rest)) == 0 {
-					return pos, nil // torn last line
+					finish()
+					return good, res, nil // torn last line
 				}
-				return pos, &CorruptError{Line: line, Err: perr}
+				return good, res, &CorruptError{Line: line, Err: perr}
+			}
+			if !opts.Trust {
+				body := bytes.TrimRight(b, "\r\n")
+				has := r.Chain != "" && len(body) > chainSuffixLen && bytes.HasPrefix(body[len(body)-chainSuffixLen:], []byte(chainPrefix))
+				switch {
+				case res.Records == 0 && len(res.BadLines) == 0:
+					chained = has
+					res.Legacy = !has
+				case has != chained:
+					if err := brk(&r, "differs from the lines before in carrying a chain"); err != nil {
+						return good, res, err
+					}
+				}
+				if has {
+					h.Reset()
+					h.Write(prev[:])
+					h.Write(body[:len(body)-chainSuffixLen])
+					h.Write([]byte{'}'})
+					h.Sum(sum[:0])
+					var got [sha256.Size]byte
+					if _, derr := hex.Decode(got[:], []byte(r.Chain)); derr != nil || got != sum {
+						if err := brk(&r, "does not follow from the line before it"); err != nil {
+							return good, res, err
+						}
+					}
+					// Continue from the line's own chain: a break is
+					// reported once, not for every line after it.
+					prev = got
+				}
 			}
 			r.Pos = pos
+			res.Records++
+			lastGood = line
 			if ferr := fn(r); ferr != nil {
-				return pos, ferr
+				return good, res, ferr
 			}
 			pos += int64(len(b))
+			good = pos
 			continue
 		}
 		if err == io.EOF {
-			return pos, nil // b, if any, is an incomplete last line
+			finish()
+			return good, res, nil // b, if any, is an incomplete last line
 		}
 		if err != nil {
-			return pos, err
+			return good, res, err
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,121 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
+// writeJournal writes n records and returns the journal's path and lines.
+func writeJournal(t *testing.T, n int) (string, [][]byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	o, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if err := o.Writer.Append([]Record{rec(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := o.Writer.Head()
+	o.Writer.Close()
+	lines := bytes.SplitAfter(mustRead(t, path), []byte("\n"))
+	lines = lines[:len(lines)-1]
+	if res, err := Scan(path, func(Record) error { return nil }); err != nil || res.Head != head || res.Legacy || len(head) != 64 {
+		t.Fatalf("fresh journal: %v, head %q, writer's %q", err, res.Head, head)
+	}
+	return path, lines
+}
+
+// Every record carries the running hash: an edit, a deletion, an insertion
+// or a reordering breaks it at the line where it happened; Force reads on
+// and lists the breaks; a journal that continues after reopening stays
+// chained.
+func TestChainMakesEditsEvident(t *testing.T) {
+	path, lines := writeJournal(t, 5)
+	edit := func(name string, change func([][]byte) [][]byte, line int64) {
+		t.Run(name, func(t *testing.T) {
+			cp := make([][]byte, len(lines))
+			for i, l := range lines {
+				cp[i] = append([]byte(nil), l...)
+			}
+			p := filepath.Join(t.TempDir(), "j.jsonl")
+			if err := os.WriteFile(p, bytes.Join(change(cp), nil), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Scan(p, func(Record) error { return nil })
+			var ce *ChainError
+			if !errors.As(err, &ce) || ce.Line != line {
+				t.Fatalf("strict read: %v, want a chain break at line %d", err, line)
+			}
+			if _, err := Open(p, false); !errors.As(err, &ce) {
+				t.Errorf("Open appended to an edited journal: %v", err)
+			}
+			res, err := ScanWith(p, Options{Force: true}, func(Record) error { return nil })
+			if err != nil || len(res.Breaks) == 0 || res.Breaks[0] != line {
+				t.Errorf("forced read: %v, breaks %v", err, res.Breaks)
+			}
+		})
+	}
+	edit("value changed", func(l [][]byte) [][]byte { l[2] = bytes.Replace(l[2], []byte(`"n":3`), []byte(`"n":4`), 1); return l }, 3)
+	edit("line deleted", func(l [][]byte) [][]byte { return append(l[:1], l[2:]...) }, 2)
+	edit("lines swapped", func(l [][]byte) [][]byte { l[1], l[2] = l[2], l[1]; return l }, 2)
+	edit("chain removed", func(l [][]byte) [][]byte {
+		l[3] = append(l[3][:len(l[3])-1-chainSuffixLen], []byte("}\n")...)
+		return l
+	}, 4)
+	edit("line inserted", func(l [][]byte) [][]byte { return append(l[:2], append([][]byte{l[0]}, l[2:]...)...) }, 3)
+
+	o, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = o.Writer.Append([]Record{rec(6)})
+	o.Writer.Close()
+	if res, err := Scan(path, func(Record) error { return nil }); err != nil || res.Records != 6 {
+		t.Errorf("after reopening: %v %+v", err, res)
+	}
+}
+
+// A journal written before the chain reads as legacy and is appended to
+// unchained.
+func TestLegacyJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.jsonl")
+	var b []byte
+	for i := 1; i <= 3; i++ {
+		r := rec(i)
+		r.Seq = int64(i)
+		b = append(append(b, r.appendJSON(nil)...), '\n')
+	}
+	_ = os.WriteFile(path, b, 0o600)
+	o, err := Open(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = o.Writer.Append([]Record{rec(4)})
+	o.Writer.Close()
+	res, err := Scan(path, func(Record) error { return nil })
+	if err != nil || !res.Legacy || res.Head != "" || res.Records != 4 {
+		t.Errorf("legacy: %v %+v", err, res)
+	}
+}
+
+// Salvage keeps every parsable record of a journal with damaged lines in
+// the middle, naming them, and the chain breaks they cause.
+func TestSalvage(t *testing.T) {
+	_, lines := writeJournal(t, 6)
+	p := filepath.Join(t.TempDir(), "j.jsonl")
+	damaged := append([][]byte{}, lines[:2]...)
+	damaged = append(damaged, []byte("{\"seq\":3,\"topic\":\"t\",\"par{\"seq\":7\n"))
+	damaged = append(damaged, lines[3:]...)
+	_ = os.WriteFile(p, bytes.Join(damaged, nil), 0o600)
+	var seqs []int64
+	res, err := ScanWith(p, Options{Salvage: true}, func(r Record) error { seqs = append(seqs, r.Seq); return nil })
+	if err != nil || len(seqs) != 5 || !reflect.DeepEqual(res.BadLines, []int64{3}) || !reflect.DeepEqual(res.Breaks, []int64{4}) {
+		t.Errorf("salvage: %v, seqs %v, bad %v, breaks %v", err, seqs, res.BadLines, res.Breaks)
+	}
+	if _, err := Scan(p, func(Record) error { return nil }); err == nil {
+		t.Error("a strict read accepted the damaged journal")
+	}
+}
+
 func FuzzScan(f *testing.F) {
 	var b bytes.Buffer
 	path := filepath.Join(f.TempDir(), "seed.jsonl")
@@ -145,7 +261,8 @@ func FuzzScan(f *testing.F) {
 		recs, res, err := readAll(p)
 		if err != nil {
 			var ce *CorruptError
-			if !errors.As(err, &ce) {
+			var ch *ChainError
+			if !errors.As(err, &ce) && !errors.As(err, &ch) {
 				t.Fatalf("unexpected error type %T: %v", err, err)
 			}
 			return

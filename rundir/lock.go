@@ -83,3 +83,22 @@ func (l *Lock) Release() {
 	_ = l.f.Close()
 	l.f = nil
 }
+
+// Held reports whether another process holds dir's lock, and who, without
+// taking it or writing anything.
+func Held(dir string) (Holder, bool) {
+	f, err := os.Open(Path(dir, LockFile))
+	if err != nil {
+		return Holder{}, false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		var h Holder
+		if data, err := os.ReadFile(Path(dir, LockFile)); err == nil {
+			_ = json.Unmarshal(data, &h)
+		}
+		return h, errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return Holder{}, false
+}
