@@ -98,8 +98,8 @@ type Comparison struct {
 	PromptHash          string        `json:"prompt_hash"`
 	Provider            string        `json:"provider"`
 	Model               string        `json:"model"`
-	TokensPrompt        int           `json:"tokens_prompt"`
-	TokensCompletion    int           `json:"tokens_completion"`
+	TokensPrompt        int64         `json:"tokens_prompt"`
+	TokensCompletion    int64         `json:"tokens_completion"`
 	CostUSD             float64       `json:"cost_usd"`
 	StartedAt           string        `json:"started_at"`
 	CompletedAt         string        `json:"completed_at"`

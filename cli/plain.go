@@ -124,8 +124,8 @@ func summaryText(s runner.Summary) string {
 	default:
 		fmt.Fprintf(&b, "  verify: FAILED: %s\n", strings.Join(s.VerifyProblems, "; "))
 	}
-	if s.Warning != "" {
-		fmt.Fprintf(&b, "  warning: %s\n", s.Warning)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", w)
 	}
 	if s.Next != "" {
 		fmt.Fprintf(&b, "  next: %s", s.Next)

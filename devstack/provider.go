@@ -201,7 +201,7 @@ func (p *provider) callback(job comparisonJob, prompt string, requested time.Tim
 		// The provider read the prompt, then failed: the input tokens are billed.
 		retry := true
 		cb.ErrorDetail = &events.ErrorDetail{ErrorCode: "PROVIDER_ERROR", Message: "the model endpoint returned 529 overloaded (injected by the provider_error fault)", Retryable: &retry}
-		cb.TokenUsage = events.TokenUsage{PromptTokens: promptTokens, TotalTokens: promptTokens}
+		cb.TokenUsage = events.TokenUsage{PromptTokens: int64(promptTokens), TotalTokens: int64(promptTokens)}
 		p.metrics.fault(fault.ProviderError)
 	default:
 		qa, _ := p.judge.quality(job.A, job.TextA)
@@ -217,10 +217,10 @@ func (p *provider) callback(job comparisonJob, prompt string, requested time.Tim
 		cb.Justification = justification(v, job.TextA, job.TextB)
 		answer, _ := json.Marshal(map[string]any{"winner": winner, "confidence": conf, "justification": cb.Justification})
 		completion := config.EstimateTokens(string(answer))
-		cb.TokenUsage = events.TokenUsage{PromptTokens: promptTokens, CompletionTokens: completion, TotalTokens: promptTokens + completion}
+		cb.TokenUsage = events.TokenUsage{PromptTokens: int64(promptTokens), CompletionTokens: int64(completion), TotalTokens: int64(promptTokens + completion)}
 	}
 	if priced {
-		cb.CostEstimate = math.Round(price.Cost(cb.TokenUsage.PromptTokens, cb.TokenUsage.CompletionTokens)*1e9) / 1e9
+		cb.CostEstimate = math.Round(price.Cost(int(cb.TokenUsage.PromptTokens), int(cb.TokenUsage.CompletionTokens))*1e9) / 1e9
 	}
 	now := time.Now().UTC()
 	cb.CompletedAt = events.Time{Time: now}

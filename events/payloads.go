@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 	"unicode/utf8"
 )
 
@@ -132,10 +133,29 @@ type ErrorDetail struct {
 
 // TokenUsage counts a comparison's tokens.
 type TokenUsage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	TotalTokens      int64 `json:"total_tokens"`
 }
+
+// Bounds of a callback's numbers: far beyond any real comparison, so that
+// only a broken or hostile producer meets them, and low enough that no sum
+// over a batch of any size can overflow or become infinite.
+const (
+	MaxTokensPerComparison = 10_000_000
+	MaxCostPerComparison   = 1_000.0 // USD
+	MaxResponseTimeMS      = 24 * 3600 * 1000
+	// MaxScore bounds the CJ service's scores (bt_score, normalized and
+	// confidence scores) and processing times.
+	MaxScore = 1e6
+)
+
+// saneTime reports whether a timestamp is unset or within the years a run
+// can have happened in.
+func saneTime(t Time) bool { return t.IsZero() || (t.Year() >= 2000 && t.Year() <= 2200) }
+
+// finite reports whether x is a number within ±limit.
+func finite(x, limit float64) bool { return !math.IsNaN(x) && x >= -limit && x <= limit }
 
 // Keys of a callback's request_metadata.
 const (
@@ -165,12 +185,20 @@ func (c *ComparisonResult) validate() *DecodeError {
 		return &DecodeError{Field: "confidence", Msg: fmt.Sprintf("%v is outside 1.0–5.0", *c.Confidence)}
 	case utf8.RuneCountInString(c.Justification) > MaxJustification:
 		return &DecodeError{Field: "justification", Msg: fmt.Sprintf("%d characters, at most %d", utf8.RuneCountInString(c.Justification), MaxJustification)}
-	case c.CostEstimate < 0 || math.IsNaN(c.CostEstimate) || math.IsInf(c.CostEstimate, 0):
-		return &DecodeError{Field: "cost_estimate", Msg: "must be a number ≥ 0"}
-	case c.TokenUsage.PromptTokens < 0 || c.TokenUsage.CompletionTokens < 0 || c.TokenUsage.TotalTokens < 0:
-		return &DecodeError{Field: "token_usage", Msg: "token counts must be ≥ 0"}
-	case c.ResponseTimeMS < 0:
-		return &DecodeError{Field: "response_time_ms", Msg: "must be ≥ 0"}
+	case c.CostEstimate < 0 || !finite(c.CostEstimate, MaxCostPerComparison):
+		return &DecodeError{Field: "cost_estimate", Msg: fmt.Sprintf("%v is not a cost from 0 to %v USD", c.CostEstimate, MaxCostPerComparison)}
+	case c.TokenUsage.PromptTokens < 0 || c.TokenUsage.PromptTokens > MaxTokensPerComparison:
+		return &DecodeError{Field: "token_usage.prompt_tokens", Msg: fmt.Sprintf("%d is not a count from 0 to %d", c.TokenUsage.PromptTokens, MaxTokensPerComparison)}
+	case c.TokenUsage.CompletionTokens < 0 || c.TokenUsage.CompletionTokens > MaxTokensPerComparison:
+		return &DecodeError{Field: "token_usage.completion_tokens", Msg: fmt.Sprintf("%d is not a count from 0 to %d", c.TokenUsage.CompletionTokens, MaxTokensPerComparison)}
+	case c.TokenUsage.TotalTokens < 0 || c.TokenUsage.TotalTokens > 2*MaxTokensPerComparison:
+		return &DecodeError{Field: "token_usage.total_tokens", Msg: fmt.Sprintf("%d is not a count from 0 to %d", c.TokenUsage.TotalTokens, 2*MaxTokensPerComparison)}
+	case c.ResponseTimeMS < 0 || c.ResponseTimeMS > MaxResponseTimeMS:
+		return &DecodeError{Field: "response_time_ms", Msg: fmt.Sprintf("%d is not a duration from 0 to %d ms", c.ResponseTimeMS, MaxResponseTimeMS)}
+	case !saneTime(c.RequestedAt):
+		return &DecodeError{Field: "requested_at", Msg: fmt.Sprintf("%s is not a time between the years 2000 and 2200", c.RequestedAt.Format(time.RFC3339))}
+	case !saneTime(c.CompletedAt):
+		return &DecodeError{Field: "completed_at", Msg: fmt.Sprintf("%s is not a time between the years 2000 and 2200", c.CompletedAt.Format(time.RFC3339))}
 	case c.ErrorDetail != nil && c.ErrorDetail.ErrorCode == "":
 		return &DecodeError{Field: "error_detail.error_code", Msg: "required"}
 	}
@@ -278,6 +306,8 @@ func (c *CJCompleted) validate() *DecodeError {
 		return &DecodeError{Field: "entity_id", Msg: "required"}
 	case c.Status != StatusCompleted && c.Status != StatusFailed:
 		return &DecodeError{Field: "status", Msg: fmt.Sprintf("%q, want %s or %s", c.Status, StatusCompleted, StatusFailed)}
+	case !finite(c.ProcessingSummary.ProcessingTimeSeconds, MaxScore):
+		return &DecodeError{Field: "processing_summary.processing_time_seconds", Msg: fmt.Sprintf("%v is not a number within ±%g", c.ProcessingSummary.ProcessingTimeSeconds, MaxScore)}
 	}
 	return nil
 }
@@ -316,8 +346,13 @@ func (r *AssessmentResult) validate() *DecodeError {
 		if e.EssayID == "" {
 			return &DecodeError{Field: fmt.Sprintf("essay_results[%d].essay_id", i), Msg: "required"}
 		}
-		if math.IsNaN(e.BTScore) || math.IsInf(e.BTScore, 0) {
-			return &DecodeError{Field: fmt.Sprintf("essay_results[%d].bt_score", i), Msg: "must be finite"}
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"bt_score", e.BTScore}, {"normalized_score", e.NormalizedScore}, {"confidence_score", e.ConfidenceScore}} {
+			if !finite(f.v, MaxScore) {
+				return &DecodeError{Field: fmt.Sprintf("essay_results[%d].%s", i, f.name), Msg: fmt.Sprintf("%v is not a number within ±%g", f.v, MaxScore)}
+			}
 		}
 	}
 	return nil
@@ -393,4 +428,47 @@ func (f *CJFailed) validate() *DecodeError {
 		return &DecodeError{Field: "entity_id", Msg: "required"}
 	}
 	return nil
+}
+
+// Attribution is what ties a callback that does not decode to a batch: its
+// batch hint and its ids, read as leniently as JSON allows.
+type Attribution struct {
+	Batch         string
+	CorrelationID string
+	RequestID     string
+}
+
+// AttributeCallback reads a callback message's batch hint
+// (request_metadata.bos_batch_id, else batch_id), correlation id and
+// request id without validating anything else, so that a callback that
+// fails validation can still be told to be this batch's. Values of the
+// wrong type read as "".
+func AttributeCallback(value []byte) Attribution {
+	var w struct {
+		Data struct {
+			RequestID       any            `json:"request_id"`
+			CorrelationID   any            `json:"correlation_id"`
+			RequestMetadata map[string]any `json:"request_metadata"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(value, &w); err != nil {
+		// A wrong type for request_metadata fails the whole decode; try
+		// again without it.
+		var v struct {
+			Data struct {
+				RequestID     any `json:"request_id"`
+				CorrelationID any `json:"correlation_id"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(value, &v) != nil {
+			return Attribution{}
+		}
+		w.Data.RequestID, w.Data.CorrelationID = v.Data.RequestID, v.Data.CorrelationID
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+	a := Attribution{CorrelationID: str(w.Data.CorrelationID), RequestID: str(w.Data.RequestID)}
+	if a.Batch = str(w.Data.RequestMetadata[MetaBatch]); a.Batch == "" {
+		a.Batch = str(w.Data.RequestMetadata[MetaBatchAlt])
+	}
+	return a
 }

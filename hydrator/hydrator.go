@@ -13,10 +13,12 @@ package hydrator
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"eng5np/events"
@@ -35,10 +37,11 @@ const (
 	Malformed                 // not a valid event of its topic: quarantined
 	MetadataFault             // a callback of this batch without its required metadata: hard stop
 	AfterFault                // read after a hard fault: journaled, never applied
+	Suspicious                // this batch's completed event that disagrees with the batch: journaled, counted, not taken as completion
 )
 
 func (o Disposition) String() string {
-	return [...]string{"applied", "duplicate", "foreign_batch", "malformed", "metadata_fault", "after_fault"}[o]
+	return [...]string{"applied", "duplicate", "foreign_batch", "malformed", "metadata_fault", "after_fault", "suspicious"}[o]
 }
 
 // Batch identifies the batch whose journal is folded: its inputs, its
@@ -53,6 +56,9 @@ type Batch struct {
 	// recorded before the service named anchors itself; the snapshot's
 	// ANCHOR_<anchor_id> wire ids are used then.
 	Anchors *inputs.AnchorMap
+	// Expected is the number of comparisons the CJ service will make (0:
+	// unknown); more successful ones are a warning.
+	Expected int
 	// Observe, when set, is told about every record folded, in order.
 	Observe func(Observation)
 }
@@ -185,6 +191,13 @@ type Hydrator struct {
 	completion Completion
 	service    map[int32]float64
 	result     *events.AssessmentResult // the service's own results, once they arrived
+	// correlations are the correlation ids of this batch's applied
+	// callbacks: a later callback carrying one is this batch's even when
+	// its metadata is broken.
+	correlations map[[16]byte]struct{}
+	// warnings are the questionable things found, in journal order.
+	warnings []string
+	reason         string // the last Malformed or Suspicious record's reason
 
 	lastSeq int64
 }
@@ -205,7 +218,7 @@ func New(cfg Batch) *Hydrator {
 	h := &Hydrator{
 		cfg: cfg, byWire: map[string]int32{}, byID: map[string]int32{}, requests: map[[16]byte]struct{}{}, prompts: map[uint64]struct{}{},
 		maxOff: map[topicPartition]int64{}, observed: map[string]int64{}, outcomes: map[Disposition]int64{},
-		modelIdx: map[[2]string]int16{}, service: map[int32]float64{},
+		modelIdx: map[[2]string]int16{}, service: map[int32]float64{}, correlations: map[[16]byte]struct{}{},
 	}
 	h.byDBID = map[int]int32{}
 	for _, e := range cfg.Snapshot.Essays() {
@@ -268,6 +281,9 @@ type Observation struct {
 	Event       *events.Event
 	FaultFields []string
 	FaultDetail string
+	// Reason says why a record was quarantined (Malformed) or found
+	// suspicious, naming the field that failed.
+	Reason string
 }
 
 // parallelMin is the group size from which ApplyAll decodes in parallel.
@@ -316,11 +332,12 @@ func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Disposition {
 		d = &decoded{}
 	}
 	faults := len(h.faults)
+	h.reason = ""
 	o := h.apply(rec, d)
 	h.outcomes[o]++
 	h.lastSeq = rec.Seq
 	if h.cfg.Observe != nil {
-		obs := Observation{Record: rec, Disposition: o, Event: d.ev}
+		obs := Observation{Record: rec, Disposition: o, Event: d.ev, Reason: h.reason}
 		if len(h.faults) > faults {
 			f := h.faults[len(h.faults)-1]
 			obs.FaultFields, obs.FaultDetail = f.fields, f.detail
@@ -342,6 +359,7 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 	}
 	h.maxOff[tp] = rec.Offset
 	if rec.Quarantined != "" {
+		h.reason = rec.Quarantined
 		return Malformed
 	}
 	if !d.done {
@@ -350,6 +368,10 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 	}
 	ev, err := d.ev, d.err
 	if err != nil {
+		h.reason = err.Error()
+		if kind == events.KindCallback {
+			return h.invalidCallback(rec, err)
+		}
 		return Malformed
 	}
 	switch {
@@ -362,6 +384,12 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 		if h.completion.Completed {
 			return Duplicate
 		}
+		if why := h.checkSummary(&ev.Completed.ProcessingSummary); why != "" && !ev.Completed.FailedCritically() {
+			h.reason = why
+			h.warnings = append(h.warnings, fmt.Sprintf("a completed event for this batch (%s partition %d offset %d) was not taken as the end: %s",
+				rec.Topic, rec.Partition, rec.Offset, why))
+			return Suspicious
+		}
 		h.completion.Completed, h.completion.CJStatus = true, ev.Completed.Status
 		if ev.Completed.FailedCritically() {
 			// A failed batch, though it arrives on the completed topic.
@@ -373,6 +401,12 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 		}
 		if h.completion.HasResult {
 			return Duplicate
+		}
+		if why := h.checkResult(ev.Result); why != "" {
+			h.faults = append(h.faults, fault{kind: "result_mismatch", fields: []string{"essay_results"}, topic: rec.Topic, partition: rec.Partition,
+				offset: rec.Offset, detail: why})
+			h.stopped = true
+			return MetadataFault
 		}
 		h.completion.HasResult = true
 		h.result = ev.Result
@@ -398,8 +432,20 @@ func (h *Hydrator) apply(rec journal.Record, d *decoded) Disposition {
 func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult) Disposition {
 	hint, ok := cb.BatchHint()
 	if !ok {
-		// Without bos_batch_id (or batch_id) the callback cannot be attributed
-		// to any batch; it is quarantined and shown, not guessed at.
+		// Without bos_batch_id (or batch_id) the callback is this batch's
+		// only when it carries an id this batch's callbacks had; otherwise
+		// it cannot be attributed and is quarantined, not guessed at.
+		if h.seen(cb.CorrelationID, cb.RequestID) {
+			detail := "request_metadata lacks bos_batch_id"
+			if len(cb.RequestMetadata) == 0 {
+				detail = "request_metadata is empty"
+			}
+			h.faults = append(h.faults, fault{kind: "missing_metadata", fields: []string{"request_metadata"}, correlationID: cb.CorrelationID, requestID: cb.RequestID,
+				topic: rec.Topic, partition: rec.Partition, offset: rec.Offset, detail: detail + ", on a callback whose correlation or request id this batch's callbacks had"})
+			h.stopped = true
+			return MetadataFault
+		}
+		h.reason = "request_metadata has no bos_batch_id: the callback cannot be attributed to a batch"
 		return Malformed
 	}
 	if hint != h.cfg.BatchUUID {
@@ -438,6 +484,7 @@ func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult
 		return MetadataFault
 	}
 	h.requests[rid] = struct{}{}
+	h.correlations[hash16(cb.CorrelationID)] = struct{}{}
 	// Distinct prompts are counted by the hash's first 64 bits: among a
 	// million prompts a collision is about one in 30 million.
 	if ph, err := hex.DecodeString(cb.PromptHash()[:16]); err == nil {
@@ -474,6 +521,118 @@ func (h *Hydrator) applyCallback(rec journal.Record, cb *events.ComparisonResult
 	return Applied
 }
 
+// seen reports whether a callback of this batch had this correlation or
+// request id.
+func (h *Hydrator) seen(correlationID, requestID string) bool {
+	if correlationID != "" {
+		if _, ok := h.correlations[hash16(correlationID)]; ok {
+			return true
+		}
+	}
+	if requestID != "" {
+		if _, ok := h.requests[hash16(requestID)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// invalidCallback folds a callback message that does not decode: when it
+// is attributable to this batch (its batch hint, or an id this batch's
+// callbacks had) it is a hard fault naming the field that failed, like a
+// missing essay id; otherwise it is quarantined.
+func (h *Hydrator) invalidCallback(rec journal.Record, err error) Disposition {
+	at := events.AttributeCallback(rec.Bytes())
+	if at.Batch != "" && at.Batch != h.cfg.BatchUUID {
+		return ForeignBatch
+	}
+	if at.Batch != h.cfg.BatchUUID && !h.seen(at.CorrelationID, at.RequestID) {
+		return Malformed
+	}
+	field := "data"
+	var de *events.DecodeError
+	if errors.As(err, &de) && de.Field != "" {
+		field = strings.TrimPrefix(de.Field, "data.")
+	}
+	h.faults = append(h.faults, fault{kind: "invalid_callback", fields: []string{field}, correlationID: at.CorrelationID, requestID: at.RequestID,
+		topic: rec.Topic, partition: rec.Partition, offset: rec.Offset, detail: "this batch's callback fails validation: " + err.Error()})
+	h.stopped = true
+	return MetadataFault
+}
+
+// checkSummary says how a completed event's processing_summary disagrees
+// with the batch ("" when it agrees or says nothing): its total must be the
+// number of students, its ids the students', its counts its lists'.
+func (h *Hydrator) checkSummary(ps *events.ProcessingSummary) string {
+	if ps.TotalEssays == 0 && ps.Successful == 0 && ps.Failed == 0 && len(ps.SuccessfulEssayIDs) == 0 && len(ps.FailedEssayIDs) == 0 {
+		return "" // no summary
+	}
+	students := len(h.cfg.Snapshot.Students)
+	if ps.TotalEssays != students {
+		return fmt.Sprintf("processing_summary.total_essays is %d, the batch has %d students", ps.TotalEssays, students)
+	}
+	seen := map[string]bool{}
+	for _, list := range [][]string{ps.SuccessfulEssayIDs, ps.FailedEssayIDs} {
+		for _, id := range list {
+			i, ok := h.byWire[id]
+			if !ok || h.essays[i].isAnchor {
+				return fmt.Sprintf("processing_summary names %q, which is not a student of this batch", id)
+			}
+			if seen[id] {
+				return fmt.Sprintf("processing_summary names %q twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(ps.SuccessfulEssayIDs)+len(ps.FailedEssayIDs) > 0 {
+		if ps.Successful != len(ps.SuccessfulEssayIDs) || ps.Failed != len(ps.FailedEssayIDs) {
+			return fmt.Sprintf("processing_summary counts %d successful and %d failed but lists %d and %d", ps.Successful, ps.Failed,
+				len(ps.SuccessfulEssayIDs), len(ps.FailedEssayIDs))
+		}
+		if len(seen) != students {
+			return fmt.Sprintf("processing_summary lists %d of the batch's %d students", len(seen), students)
+		}
+	}
+	return ""
+}
+
+// checkResult says how a result event disagrees with the batch ("" when
+// it agrees): it must name every student of the batch, and nothing but the
+// batch's students and the anchors the CJ service listed for the
+// assignment.
+func (h *Hydrator) checkResult(r *events.AssessmentResult) string {
+	got := map[int32]bool{}
+	var unknown []string
+	for _, e := range r.EssayResults {
+		i, ok := h.essayOf(e.EssayID)
+		if !ok {
+			unknown = append(unknown, e.EssayID)
+			continue
+		}
+		got[i] = true
+	}
+	if len(unknown) > 0 {
+		if len(unknown) > 3 {
+			unknown = append(unknown[:3], fmt.Sprintf("and %d more", len(unknown)-3))
+		}
+		return fmt.Sprintf("the result for this batch names essays that are not in it: %s", strings.Join(unknown, ", "))
+	}
+	var missing []string
+	for i, e := range h.essays {
+		if !e.isAnchor && !got[int32(i)] {
+			missing = append(missing, e.wire)
+		}
+	}
+	if len(missing) > 0 {
+		n := len(missing)
+		if n > 3 {
+			missing = append(missing[:3], fmt.Sprintf("and %d more", n-3))
+		}
+		return fmt.Sprintf("the result for this batch lacks %d of its students: %s", n, strings.Join(missing, ", "))
+	}
+	return ""
+}
+
 func appendField(fields []string, f string) []string {
 	for _, x := range fields {
 		if x == f {
@@ -499,6 +658,17 @@ func joinFields(fields []string) string {
 			out += ", "
 		}
 		out += f
+	}
+	return out
+}
+
+// Warnings are what the fold found questionable without stopping: completed
+// events that disagree with the batch, more successful comparisons than the
+// CJ service's budget.
+func (h *Hydrator) Warnings() []string {
+	out := append([]string(nil), h.warnings...)
+	if e := h.cfg.Expected; e > 0 && h.succeeded > e {
+		out = append(out, fmt.Sprintf("%d successful comparisons, more than the %d the CJ service was to make: check the service's budget and the callbacks' origin", h.succeeded, e))
 	}
 	return out
 }

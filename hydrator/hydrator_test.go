@@ -94,6 +94,20 @@ func envelope(t *testing.T, topic string, data any) []byte {
 	return v
 }
 
+// everyStudent is a result row for every student of the snapshot, the one
+// named with bt, the others 0.
+func everyStudent(snap inputs.Snapshot, id string, bt float64) []events.EssayResult {
+	var out []events.EssayResult
+	for _, s := range snap.Students {
+		r := events.EssayResult{EssayID: s.WireID}
+		if s.WireID == id {
+			r.BTScore = bt
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 func TestFoldOutcomes(t *testing.T) {
 	snap := snapshot(t)
 	h := New(Batch{Snapshot: snap, BatchUUID: batch, Topics: topics})
@@ -113,7 +127,7 @@ func TestFoldOutcomes(t *testing.T) {
 		{r.add(cbt, []byte("{not json")), Malformed},
 		{r.add(topics.Completed(), envelope(t, topics.Completed(), events.CJCompleted{EntityID: batch, Status: events.StatusCompleted})), Applied},
 		{r.add(topics.Completed(), envelope(t, topics.Completed(), events.CJCompleted{EntityID: batch, Status: events.StatusCompleted})), Duplicate},
-		{r.add(topics.Result(), envelope(t, topics.Result(), events.AssessmentResult{BatchID: batch, EssayResults: []events.EssayResult{{EssayID: "ASA_OBERG", BTScore: -0.3}}})), Applied},
+		{r.add(topics.Result(), envelope(t, topics.Result(), events.AssessmentResult{BatchID: batch, EssayResults: everyStudent(snap, "ASA_OBERG", -0.3)})), Applied},
 	}
 	for i, s := range steps {
 		if got := h.Apply(s.rec); got != s.want {
@@ -174,7 +188,7 @@ func TestFoldOutcomes(t *testing.T) {
 			t.Errorf("%s: probabilities sum to %v", g.EssayID, sum)
 		}
 	}
-	if sec.ServiceComparison == nil || sec.ServiceComparison.Compared != 1 {
+	if sec.ServiceComparison == nil || sec.ServiceComparison.Compared != len(snap.Students) {
 		t.Errorf("service comparison %+v", sec.ServiceComparison)
 	}
 	if !sec.ManifestStatus.Complete || sec.Skipped["duplicate"] != 3 || sec.ObservedEvents["comparison_result"] != 8 {

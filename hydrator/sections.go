@@ -30,6 +30,7 @@ type DispositionCounts struct {
 	Malformed     int64
 	MetadataFault int64
 	AfterFault    int64
+	Suspicious    int64
 }
 
 // Stats is a cheap summary of the fold for progress displays and metrics.
@@ -55,7 +56,8 @@ func (h *Hydrator) Stats() Stats {
 			Results: h.observed[events.KindResult.String()], Failed: h.observed[events.KindFailed.String()],
 			Other: h.observed[events.KindRequest.String()] + h.observed[events.KindUnknown.String()]},
 		Dispositions: DispositionCounts{Applied: h.outcomes[Applied], Duplicate: h.outcomes[Duplicate], ForeignBatch: h.outcomes[ForeignBatch],
-			Malformed: h.outcomes[Malformed], MetadataFault: h.outcomes[MetadataFault], AfterFault: h.outcomes[AfterFault]},
+			Malformed: h.outcomes[Malformed], MetadataFault: h.outcomes[MetadataFault], AfterFault: h.outcomes[AfterFault],
+			Suspicious: h.outcomes[Suspicious]},
 		Faults: h.artefactFaults(), Completion: h.completion,
 	}
 }
@@ -166,6 +168,7 @@ type Sections struct {
 	ServiceComparison     *artefacts.ServiceComparison
 	ServiceResults        *artefacts.ServiceResults
 	GradeProjectionStatus artefacts.GradeProjectionStatus
+	Warnings              []string
 }
 
 var errAllFound = errors.New("all comparisons materialized")
@@ -206,6 +209,7 @@ func (h *Hydrator) Sections(src Source) (*Sections, error) {
 		projected[g.EssayID] = g.Grade
 	}
 	s.ServiceResults = h.serviceResults(projected)
+	s.Warnings = h.Warnings()
 	return s, nil
 }
 

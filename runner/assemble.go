@@ -61,7 +61,7 @@ func executeArtefact(rec *RunRecord, in artefacts.Inputs, build artefacts.Build,
 	status := &artefacts.RunnerStatus{
 		Outcome: string(st.outcome), PartialData: !st.final || st.outcome.PartialData(), Message: st.message,
 		Captures: len(rec.Captures), ExpectedComparisons: rec.Expected(),
-		ObservedEvents: sec.ObservedEvents, Skipped: sec.Skipped, CJStatus: c.CJStatus, FailureReason: c.FailureReason,
+		ObservedEvents: sec.ObservedEvents, Skipped: sec.Skipped, CJStatus: c.CJStatus, FailureReason: c.FailureReason, Warnings: sec.Warnings,
 	}
 	if st.final {
 		code := st.outcome.ExitCode()
@@ -81,7 +81,12 @@ func executeArtefact(rec *RunRecord, in artefacts.Inputs, build artefacts.Build,
 	if !rec.PublishedAt.IsZero() {
 		status.PublishedAt = artefacts.Timestamp(rec.PublishedAt)
 	}
-	return assemble(rec, in, build, sec, status, now)
+	a := assemble(rec, in, build, sec, status, now)
+	if status.PartialData && a.Validation.ManifestStatus != nil {
+		// Partial data is never a complete manifest.
+		a.Validation.ManifestStatus.Complete = false
+	}
+	return a
 }
 
 // dryRunArtefact is the stub artefact of a dry run: nothing published.

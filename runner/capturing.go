@@ -59,9 +59,12 @@ type capturer struct {
 	deadline  time.Time
 	timeout   time.Duration
 	graceFrom time.Time
-	drainTo   capture.Offsets // end offsets taken after the end event
-	outcome   Outcome
-	message   string
+	// lastActivity is when a callback of this batch was last applied in
+	// this session.
+	lastActivity time.Time
+	drainTo      capture.Offsets // end offsets taken after the end event
+	outcome      Outcome
+	message      string
 
 	// Live output.
 	dirty        bool
@@ -82,7 +85,7 @@ type rateBucket struct {
 // newCapturer prepares session n of a run over the journal writer jw.
 func newCapturer(r *run, conn capture.Conn, jw *journal.Writer, n int) *capturer {
 	c := &capturer{run: r, conn: conn, jw: jw, n: n, writeEvery: minWriteInterval, started: time.Now()}
-	c.hyd = hydrator.New(hydrator.Batch{Snapshot: r.snap, Anchors: r.anchors, BatchUUID: r.rec.BatchUUID, Topics: r.topics, Observe: c.observe})
+	c.hyd = hydrator.New(hydrator.Batch{Snapshot: r.snap, Anchors: r.anchors, BatchUUID: r.rec.BatchUUID, Topics: r.topics, Expected: r.rec.Expected(), Observe: c.observe})
 	r.rep.Report(CaptureStartedEvent{Capture: n})
 	return c
 }
@@ -97,6 +100,8 @@ func (c *capturer) capture(ctx context.Context, start capture.Offsets, deadline 
 		return c.finish(OutcomeInterrupted, "", err)
 	}
 	c.rep.Report(PhaseEvent{Phase: PhaseCapturing, Detail: fmt.Sprintf("until %s", deadline.Local().Format("15:04:05")), At: time.Now()})
+	// The expected count and the deadline are known before any record.
+	c.rep.Report(ProgressEvent{Progress: c.progress(time.Now())})
 	c.log.Info("collector_started", "event", "collector_started", "capture", c.n, "deadline", deadline, "start_offsets", start)
 	c.session = &capture.Session{Conn: c.conn, From: start, Journal: c.jw, Capture: c.n, Log: c.log}
 	if err := c.session.Start(ctx); err != nil {
@@ -195,7 +200,7 @@ func (c *capturer) stopState() StopState {
 	comp := c.hyd.Completion()
 	s := StopState{
 		Faulted: c.hyd.Faulted(), Completed: comp.Completed, HasResult: comp.HasResult, Failed: comp.Failed, FailureReason: comp.FailureReason,
-		EndOffsetsTaken: c.drainTo != nil, GraceFrom: c.graceFrom, Grace: time.Duration(c.rec.PostCompletionGrace),
+		EndOffsetsTaken: c.drainTo != nil, GraceFrom: c.graceFrom, Grace: time.Duration(c.rec.PostCompletionGrace), LastActivity: c.lastActivity,
 		BudgetUSD: c.rec.BudgetUSD, CostUSD: st.CostUSD, Deadline: c.deadline, Timeout: c.timeout,
 		Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed, Expected: c.rec.Expected(),
 	}
@@ -236,6 +241,7 @@ func (c *capturer) observe(o hydrator.Observation) {
 		if rec.Topic == c.topics.ComparisonResult() {
 			name = "comparison_applied"
 			c.countRate(time.Now())
+			c.lastActivity = time.Now()
 		}
 		c.log.Info(name, append(attrs, "event", name)...)
 	case hydrator.MetadataFault:
@@ -245,13 +251,15 @@ func (c *capturer) observe(o hydrator.Observation) {
 	case hydrator.ForeignBatch:
 		c.log.Info("foreign_batch_skipped", append(attrs, "event", "foreign_batch_skipped")...)
 	case hydrator.Malformed:
-		reason := rec.Quarantined
+		reason := o.Reason
 		if reason == "" {
 			reason = "not a valid event of its topic"
 		}
 		c.log.Warn("malformed_quarantined", append(attrs, "event", "malformed_quarantined", "reason", reason)...)
 	case hydrator.AfterFault:
 		c.log.Info("after_fault_ignored", append(attrs, "event", "after_fault_ignored")...)
+	case hydrator.Suspicious:
+		c.log.Warn("suspicious_event", append(attrs, "event", "suspicious_event", "reason", o.Reason)...)
 	}
 }
 
@@ -401,7 +409,8 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 		}
 	}
 	s.SlowestModel, s.PriciestModel = modelExtremes(sec, st)
-	s.Next, s.Warning, s.Resumable = nextStep(outcome, c.dir, c.rec)
+	s.Next, s.Resumable = nextStep(outcome, c.dir, c.rec)
+	s.Warnings = sec.Warnings
 	c.rep.Report(FinishedEvent{Summary: s})
 	return s
 }
@@ -448,26 +457,24 @@ func modelExtremes(sec *hydrator.Sections, st hydrator.Stats) (slowest, priciest
 }
 
 // nextStep says what to do after an outcome.
-func nextStep(o Outcome, dir string, rec *RunRecord) (next, warning string, resumable bool) {
+func nextStep(o Outcome, dir string, rec *RunRecord) (next string, resumable bool) {
 	switch o {
 	case OutcomeCompleted:
-		return "eng5np verify " + dir + " before handing the artefact on", "", false
-	case OutcomeNoResult:
-		return "eng5np verify " + dir, "the result event never arrived: bt_summary has no service_theta", false
+		return "eng5np verify " + dir + " before handing the artefact on", false
 	case OutcomeNoKafka:
-		return "inspect " + rundir.Request + " in " + dir + "; run without --no-kafka to publish", "", false
+		return "inspect " + rundir.Request + " in " + dir + "; run without --no-kafka to publish", false
 	case OutcomeFailed:
-		return "read the failure reason above and the CJ service's logs, then run the batch again", "", false
+		return "read the failure reason above and the CJ service's logs, then run the batch again", false
 	case OutcomeMetadataFault:
-		return "fix the producer of the callbacks named above (the artefact lists them under validation.manifest_status.faults), then run the batch again", "", false
-	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded:
+		return "fix the producer of the callbacks named above (the artefact lists them under validation.manifest_status.faults), then run the batch again", false
+	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeNoResult:
 		cmd := "eng5np resume " + dir
 		if rec.Stack == "embedded" {
 			return "resuming needs the stack that served the run, and the embedded stack lives only as long as this process: on the dashboard press r to resume in place; " +
 					"for a batch you may need to resume later, start the stack with `eng5np stack up` and execute with --stack external (then `" + cmd + "` works)",
-				"", true
+				true
 		}
-		return cmd, "", true
+		return cmd, true
 	}
-	return "", "", false
+	return "", false
 }

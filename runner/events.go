@@ -75,10 +75,11 @@ const (
 	Malformed     Disposition = "malformed"
 	MetadataFault Disposition = "metadata_fault"
 	AfterFault    Disposition = "after_fault"
+	Suspicious    Disposition = "suspicious"
 )
 
 // Dispositions lists them all.
-var Dispositions = []Disposition{Applied, Duplicate, ForeignBatch, Malformed, MetadataFault, AfterFault}
+var Dispositions = []Disposition{Applied, Duplicate, ForeignBatch, Malformed, MetadataFault, AfterFault, Suspicious}
 
 // RecordEvent reports one journal record folded, in journal order.
 type RecordEvent struct {

@@ -38,11 +38,11 @@ var Outcomes = []Outcome{OutcomeCompleted, OutcomeNoResult, OutcomeFailed, Outco
 // ExitCode is the process exit code for an outcome.
 func (o Outcome) ExitCode() int {
 	switch o {
-	case OutcomeCompleted, OutcomeNoResult, OutcomeNoKafka:
+	case OutcomeCompleted, OutcomeNoKafka:
 		return ExitOK
 	case OutcomeMetadataFault:
 		return ExitFault
-	case OutcomeTimeout:
+	case OutcomeTimeout, OutcomeNoResult:
 		return ExitTimeout
 	case OutcomeFailed:
 		return ExitBatchFailed
@@ -55,7 +55,7 @@ func (o Outcome) ExitCode() int {
 // PartialData reports whether the capture stopped before the batch ended.
 func (o Outcome) PartialData() bool {
 	switch o {
-	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeMetadataFault:
+	case OutcomeTimeout, OutcomeNoResult, OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeMetadataFault:
 		return true
 	}
 	return false

@@ -31,7 +31,16 @@ func completedRun(t *testing.T) string {
 		if o.sum.ExitCode != 0 {
 			t.Fatalf("exit %d: %s", o.sum.ExitCode, o.sum.Message)
 		}
-		completedDir = o.mustArtefact(t).Dir
+		// Kept beyond this test's own temporary directory; TestMain
+		// removes it.
+		dir, err := os.MkdirTemp("", "eng5np-completed-run-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		completedDir = filepath.Join(dir, "run")
+		if err := os.CopyFS(completedDir, os.DirFS(o.mustArtefact(t).Dir)); err != nil {
+			t.Fatal(err)
+		}
 	})
 	if completedDir == "" {
 		t.Fatal("no completed run")
@@ -47,6 +56,14 @@ var (
 	completedOnce sync.Once
 	completedDir  string
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if completedDir != "" {
+		os.RemoveAll(filepath.Dir(completedDir))
+	}
+	os.Exit(code)
+}
 
 func verify(t *testing.T, dir string) *artefacts.VerifyReport {
 	t.Helper()

@@ -29,6 +29,10 @@ type StopState struct {
 	// without a result; zero before.
 	GraceFrom time.Time
 	Grace     time.Duration
+	// LastActivity is when this batch's last callback was applied: a
+	// batch still sending callbacks has not ended, whatever a completed
+	// event said, so the grace counts from the later of the two.
+	LastActivity time.Time
 
 	BudgetUSD float64 // 0: no budget
 	CostUSD   float64
@@ -82,9 +86,13 @@ func Decide(s StopState, now time.Time) Decision {
 		if from.IsZero() {
 			from, d.StartGrace = now, true
 		}
+		if s.LastActivity.After(from) {
+			from = s.LastActivity
+		}
 		if now.Sub(from) >= s.Grace {
-			return Decision{Stop: OutcomeNoResult, Message: fmt.Sprintf("completed: %d comparisons captured; the result event did not arrive within --post-completion-grace %s",
-				s.Comparisons, s.Grace)}
+			return Decision{Stop: OutcomeNoResult, Message: fmt.Sprintf("the CJ service reported completion but its result did not arrive within --post-completion-grace %s "+
+				"of the last activity: partial data (%d comparisons captured); a completion is not trusted without its result",
+				s.Grace, s.Comparisons)}
 		}
 	}
 	switch {

@@ -48,6 +48,12 @@ func TestDecide(t *testing.T) {
 		{name: "completed without result, grace over", state: with(func(s *StopState) {
 			s.Completed, s.EndOffsetsTaken, s.Drained, s.GraceFrom = true, true, true, now.Add(-10*time.Second)
 		}), stop: OutcomeNoResult, contains: "--post-completion-grace 10s"},
+		{name: "completed without result, grace over but callbacks still arriving", state: with(func(s *StopState) {
+			s.Completed, s.EndOffsetsTaken, s.Drained, s.GraceFrom, s.LastActivity = true, true, true, now.Add(-30*time.Second), now.Add(-2*time.Second)
+		})},
+		{name: "completed without result, quiet for the grace since the last callback", state: with(func(s *StopState) {
+			s.Completed, s.EndOffsetsTaken, s.Drained, s.GraceFrom, s.LastActivity = true, true, true, now.Add(-30*time.Second), now.Add(-11*time.Second)
+		}), stop: OutcomeNoResult, contains: "partial data"},
 		{name: "over budget", state: with(func(s *StopState) { s.BudgetUSD, s.CostUSD = 0.10, 0.1001 }), stop: OutcomeBudgetExceeded, contains: "$0.1001"},
 		{name: "at budget is fine", state: with(func(s *StopState) { s.BudgetUSD, s.CostUSD = 0.10, 0.10 })},
 		{name: "deadline", state: with(func(s *StopState) { s.Deadline = now }), stop: OutcomeTimeout, contains: "60 of 120 comparisons"},

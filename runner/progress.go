@@ -103,7 +103,9 @@ type Summary struct {
 	// Message says what happened in one line; Next what to do now.
 	Message string
 	Next    string
-	Warning string
+	// Warnings are what the run found questionable without stopping
+	// (validation.runner_status.warnings).
+	Warnings []string
 
 	RunDir       string
 	ArtefactPath string

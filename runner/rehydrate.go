@@ -136,7 +136,7 @@ type folded struct {
 // allow them.
 func refold(rd *RunDir, opts journal.Options) (*folded, error) {
 	rec := &rd.Record
-	cfg := hydrator.Batch{Snapshot: rd.Snapshot, Anchors: rd.Anchors, BatchUUID: rec.BatchUUID, Topics: events.NewTopics(rec.Kafka.TopicPrefix)}
+	cfg := hydrator.Batch{Snapshot: rd.Snapshot, Anchors: rd.Anchors, BatchUUID: rec.BatchUUID, Topics: events.NewTopics(rec.Kafka.TopicPrefix), Expected: rec.Expected()}
 	path := rundir.Path(rd.Dir, rundir.Journal)
 	hyd, scan, err := hydrator.FoldFile(cfg, path, opts)
 	if err != nil {

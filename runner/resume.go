@@ -43,7 +43,7 @@ func (e *NotResumableError) Error() string { return fmt.Sprintf("%s: %s", e.Dir,
 // Finished reports whether the run already ended well, so that there is
 // nothing to resume and nothing wrong either.
 func (e *NotResumableError) Finished() bool {
-	return e.Outcome == OutcomeCompleted || e.Outcome == OutcomeNoResult
+	return e.Outcome == OutcomeCompleted
 }
 
 // CheckResumable says why a run cannot be resumed, or nil when it can.
@@ -54,7 +54,7 @@ func CheckResumable(rd *RunDir) error {
 	}
 	if n := len(rec.Captures); n > 0 {
 		switch last := rec.Captures[n-1].Outcome; last {
-		case OutcomeCompleted, OutcomeNoResult:
+		case OutcomeCompleted:
 			return &NotResumableError{Dir: rd.Dir, Outcome: last, Reason: "the run already completed; there is nothing to resume (`eng5np verify` checks its artefact)"}
 		case OutcomeFailed:
 			return &NotResumableError{Dir: rd.Dir, Outcome: last, Reason: "the CJ service failed this batch; resuming cannot change that: run the batch again"}

@@ -106,8 +106,8 @@ func (m summaryScreen) View() string {
 			lines = append(lines, s.Fail.Render(l))
 		}
 	}
-	if sum.Warning != "" {
-		for _, l := range wrap("warning: "+sum.Warning, m.width-2, " ") {
+	for _, w := range sum.Warnings {
+		for _, l := range wrap("warning: "+w, m.width-2, " ") {
 			lines = append(lines, s.Warn.Render(l))
 		}
 	}

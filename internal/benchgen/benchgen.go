@@ -37,7 +37,7 @@ func Generate(topics events.Topics, batch string, essays []string, first, n int,
 		cb := events.ComparisonResult{
 			RequestID: fmt.Sprintf("req-%09d", i), CorrelationID: corr, Provider: "mock", Model: "mock-judge-small",
 			ResponseTimeMS: int64(20 + r.IntN(40)),
-			TokenUsage:     events.TokenUsage{PromptTokens: 1200 + r.IntN(200), CompletionTokens: 40 + r.IntN(20)},
+			TokenUsage:     events.TokenUsage{PromptTokens: int64(1200 + r.IntN(200)), CompletionTokens: int64(40 + r.IntN(20))},
 			RequestedAt:    events.Time{Time: at}, CompletedAt: events.Time{Time: at.Add(30 * time.Millisecond)},
 			RequestMetadata: map[string]any{events.MetaEssayA: a, events.MetaEssayB: b, events.MetaBatch: batch,
 				events.MetaCJBatch: "cj-job", events.MetaRequestType: "comparison", events.MetaIteration: i / 18,
