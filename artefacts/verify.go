@@ -12,6 +12,11 @@ import (
 	"eng5np/schemas"
 )
 
+// FaultAdvice is what to do about a run that stopped on a metadata fault;
+// execute, resume and verify all say it.
+const FaultAdvice = "fix the producer of the records named in validation.manifest_status.faults (field, correlation id, topic, partition, offset), " +
+	"then run the batch again; resuming cannot help, it would meet the same fault"
+
 // VerifyReport is the outcome of Verify.
 type VerifyReport struct {
 	Dir      string
@@ -232,6 +237,6 @@ func (r *VerifyReport) checkCoverage(name string, run *AssessmentRun) {
 			parts = append(parts, fmt.Sprintf("%d %s", n, k))
 		}
 		sort.Strings(parts)
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the run recorded metadata faults (%v); those callbacks are not in llm_comparisons", parts))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the run stopped on metadata faults (%v); those records are not in the artefact, which is final: %s", parts, FaultAdvice))
 	}
 }

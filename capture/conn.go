@@ -101,8 +101,11 @@ func (c Conn) transport() *kafka.Transport {
 	return &kafka.Transport{ClientID: c.ClientID, DialTimeout: 5 * time.Second, SASL: c.SASL, TLS: c.TLS, MetadataTTL: 5 * time.Second}
 }
 
-func (c Conn) client(timeout time.Duration) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(c.Bootstrap...), Timeout: timeout, Transport: c.transport()}
+// client is a one-off client; close releases its connections (a transport
+// keeps them, with their goroutines, until told).
+func (c Conn) client(timeout time.Duration) (cl *kafka.Client, close func()) {
+	tr := c.transport()
+	return &kafka.Client{Addr: kafka.TCP(c.Bootstrap...), Timeout: timeout, Transport: tr}, tr.CloseIdleConnections
 }
 
 // UnreachableError says which broker addresses could not be reached.
@@ -139,7 +142,9 @@ func CheckBroker(ctx context.Context, c Conn, timeout time.Duration) (map[string
 	if !reached {
 		return nil, &UnreachableError{Addrs: c.Bootstrap, Err: dialErr}
 	}
-	md, err := c.client(timeout).Metadata(ctx, &kafka.MetadataRequest{})
+	cl, closeClient := c.client(timeout)
+	defer closeClient()
+	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return nil, &UnreachableError{Addrs: c.Bootstrap, Err: err}
 	}
@@ -167,12 +172,25 @@ func (o Offsets) Clone() Offsets {
 	return out
 }
 
+// StartOffsets returns the first offset of every partition of the topics
+// (the oldest record retention kept).
+func StartOffsets(ctx context.Context, c Conn, topics []string) (Offsets, error) {
+	return offsetsAt(ctx, c, topics, kafka.FirstOffset)
+}
+
 // EndOffsets returns the next offset of every partition of the topics: the
 // point from which a capture that starts now misses nothing.
 func EndOffsets(ctx context.Context, c Conn, topics []string) (Offsets, error) {
+	return offsetsAt(ctx, c, topics, kafka.LastOffset)
+}
+
+// offsetsAt lists the first (kafka.FirstOffset) or next (kafka.LastOffset)
+// offset of every partition of the topics.
+func offsetsAt(ctx context.Context, c Conn, topics []string, which int64) (Offsets, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	cl := c.client(10 * time.Second)
+	cl, closeClient := c.client(10 * time.Second)
+	defer closeClient()
 	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
 		return nil, fmt.Errorf("metadata from %s: %w", c, err)
@@ -183,7 +201,7 @@ func EndOffsets(ctx context.Context, c Conn, topics []string) (Offsets, error) {
 			return nil, fmt.Errorf("topic %s: %w", t.Name, t.Error)
 		}
 		for _, p := range t.Partitions {
-			reqs[t.Name] = append(reqs[t.Name], kafka.LastOffsetOf(p.ID))
+			reqs[t.Name] = append(reqs[t.Name], kafka.OffsetRequest{Partition: p.ID, Timestamp: which})
 		}
 	}
 	for _, t := range topics {
@@ -193,16 +211,20 @@ func EndOffsets(ctx context.Context, c Conn, topics []string) (Offsets, error) {
 	}
 	res, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: reqs})
 	if err != nil {
-		return nil, fmt.Errorf("end offsets from %s: %w", c, err)
+		return nil, fmt.Errorf("offsets from %s: %w", c, err)
 	}
 	out := Offsets{}
 	for t, ps := range res.Topics {
 		out[t] = map[int]int64{}
 		for _, p := range ps {
 			if p.Error != nil {
-				return nil, fmt.Errorf("end offset of %s/%d: %w", t, p.Partition, p.Error)
+				return nil, fmt.Errorf("offset of %s/%d: %w", t, p.Partition, p.Error)
 			}
-			out[t][p.Partition] = p.LastOffset
+			if which == kafka.FirstOffset {
+				out[t][p.Partition] = p.FirstOffset
+			} else {
+				out[t][p.Partition] = p.LastOffset
+			}
 		}
 	}
 	return out, nil

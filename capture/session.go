@@ -27,10 +27,15 @@ type Session struct {
 	Journal *journal.Writer
 	Capture int // session number recorded on every record
 	Log     *slog.Logger
+	// Discover is how often the topics are checked for partitions added
+	// while the session runs (default 10s; negative: never). A new
+	// partition is read from its first record.
+	Discover time.Duration
 
 	groups   chan []journal.Record
 	cancel   context.CancelFunc
-	readers  <-chan struct{}
+	readCtx  context.Context
+	deliver  func(kafka.Message) bool
 	stopOnce sync.Once
 	stopped  chan struct{} // closed by Stop: the appender takes nothing more
 	appendMu sync.Mutex
@@ -41,6 +46,11 @@ type Session struct {
 
 	brokerErrors atomic.Int64
 	lastErr      atomic.Value // string
+	// failing are the partitions whose reader reported an error and has
+	// not delivered a record since: each logs one warning when it starts
+	// failing and one line when it recovers, not one per retry.
+	failMu  sync.Mutex
+	failing map[partitionKey]bool
 	// ended drops reader error reports once the session has stopped: readers
 	// close in the background and their last words are noise.
 	ended atomic.Bool
@@ -53,26 +63,102 @@ func (s *Session) Start(ctx context.Context) error {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
 	s.next = s.From.Clone()
+	s.failing = map[partitionKey]bool{}
 	s.groups = make(chan []journal.Record, 2)
 	s.stopped = make(chan struct{})
 	readCtx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
+	s.readCtx, s.cancel = readCtx, cancel
 	msgs := make(chan journal.Record, 4*maxGroup)
-	readers, err := Follow(readCtx, s.Conn, s.From, FollowOptions{OnError: s.readerError}, func(m kafka.Message) bool {
+	s.deliver = func(m kafka.Message) bool {
+		s.recovered(m.Topic, m.Partition)
 		select {
 		case msgs <- s.record(m):
 			return true
 		case <-readCtx.Done():
 			return false
 		}
-	})
-	if err != nil {
+	}
+	if _, err := Follow(readCtx, s.Conn, s.From, FollowOptions{OnError: s.readerError}, s.deliver); err != nil {
 		cancel()
 		return err
 	}
-	s.readers = readers
 	go s.append(msgs)
+	if s.Discover >= 0 {
+		every := s.Discover
+		if every == 0 {
+			every = 10 * time.Second
+		}
+		go s.discover(readCtx, every)
+	}
 	return nil
+}
+
+type partitionKey struct {
+	topic     string
+	partition int
+}
+
+// AddPartitions starts reading the partitions of offs that the session
+// does not read yet, each from its offset: partitions added to a topic
+// while the run captures. It returns how many it added.
+func (s *Session) AddPartitions(offs Offsets) (int, error) {
+	s.mu.Lock()
+	add := Offsets{}
+	n := 0
+	for t, ps := range offs {
+		if _, known := s.next[t]; !known {
+			continue // not a topic of this session
+		}
+		for p, off := range ps {
+			if _, ok := s.next[t][p]; ok {
+				continue
+			}
+			if add[t] == nil {
+				add[t] = map[int]int64{}
+			}
+			add[t][p], s.next[t][p] = off, off
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if n == 0 || s.readCtx.Err() != nil {
+		return 0, nil
+	}
+	for t, ps := range add {
+		for p, off := range ps {
+			s.Log.Warn("partition_added", "event", "partition_added", "topic", t, "partition", p, "from_offset", off)
+		}
+	}
+	if _, err := Follow(s.readCtx, s.Conn, add, FollowOptions{OnError: s.readerError}, s.deliver); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// discover checks the session's topics for new partitions every period;
+// a partition created after the session started holds only records
+// written since, so it is read from its first offset.
+func (s *Session) discover(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		topics := make([]string, 0, len(s.next))
+		for name := range s.next {
+			topics = append(topics, name)
+		}
+		s.mu.Unlock()
+		first, err := StartOffsets(ctx, s.Conn, topics)
+		if err != nil {
+			continue // the readers report broker trouble
+		}
+		_, _ = s.AddPartitions(first)
+	}
 }
 
 // append journals whatever the readers deliver, in groups (one fsync each),
@@ -169,13 +255,43 @@ func (s *Session) BrokerErrors() (int64, string) {
 }
 
 // readerError records an error a reader reported while the session runs.
+// Readers retry by themselves, many times a second while a broker is away:
+// each partition logs the first error of an outage only.
 func (s *Session) readerError(topic string, partition int, msg string) {
 	if s.ended.Load() {
 		return
 	}
 	s.brokerErrors.Add(1)
 	s.lastErr.Store(msg)
-	s.Log.Warn("kafka_reader_error", "event", "kafka_reader_error", "topic", topic, "partition", partition, "error", msg)
+	k := partitionKey{topic, partition}
+	s.failMu.Lock()
+	was := s.failing[k]
+	s.failing[k] = true
+	s.failMu.Unlock()
+	if !was {
+		s.Log.Warn("kafka_reader_error", "event", "kafka_reader_error", "topic", topic, "partition", partition, "error", msg,
+			"note", "the reader retries; further errors of this partition are counted, not logged, until it reads again")
+	}
+}
+
+// recovered notes that a partition delivered a record again.
+func (s *Session) recovered(topic string, partition int) {
+	k := partitionKey{topic, partition}
+	s.failMu.Lock()
+	was := s.failing[k]
+	delete(s.failing, k)
+	s.failMu.Unlock()
+	if was {
+		s.Log.Info("kafka_reader_recovered", "event", "kafka_reader_recovered", "topic", topic, "partition", partition)
+	}
+}
+
+// Failing is how many partitions' readers are failing now (an error, and no
+// record since).
+func (s *Session) Failing() int {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	return len(s.failing)
 }
 
 // record turns a message into a journal record; a value that is not a JSON

@@ -86,9 +86,13 @@ func (p *plainReporter) progress(s runner.Progress) {
 }
 
 func progressLine(s runner.Progress) string {
-	return fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d, %s to the deadline",
+	line := fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d, %s to the deadline",
 		s.Comparisons, s.Expected, s.Succeeded, s.FailedComparisons, s.CostUSD, s.RecentRate(),
 		s.Records.Duplicate, s.Records.ForeignBatch, s.Records.Malformed, s.Deadline.Sub(s.Now).Round(time.Second))
+	if s.BrokerFailing > 0 {
+		line += fmt.Sprintf("; BROKER UNREACHABLE (%d partitions failing, retrying: %s)", s.BrokerFailing, s.LastBrokerErr)
+	}
+	return line
 }
 
 func (p *plainReporter) summary(s runner.Summary) {

@@ -8,6 +8,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
@@ -17,8 +19,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
+	"eng5np/artefacts"
+	"eng5np/config"
 	"eng5np/devstack"
 	"eng5np/events"
+	"eng5np/fault"
 	"eng5np/internal/testkit"
 	"eng5np/rundir"
 	"eng5np/runner"
@@ -257,4 +262,104 @@ func aCallback(t *testing.T, rd *runner.RunDir) ([]byte, string) {
 	}
 	t.Fatal("no callback journaled yet")
 	return nil, ""
+}
+
+// A partition added to a consumed topic during the run is read too: the
+// drain at the end covers it, so its records are journaled and counted.
+func TestPartitionAddedMidRunIsRead(t *testing.T) {
+	t.Parallel()
+	clean := cleanSet(t)
+	st := testkit.Stack(t, devstack.Options{Seed: relSeed, MockLatency: 60 * time.Millisecond})
+	out := t.TempDir()
+	b := executeInBackground(t, st, out, "60s")
+	rd := runUnder(t, out, 5, b.exited)
+	topic := topicsOf(rd).ComparisonResult()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(st.Bootstrap)}
+	if _, err := cl.CreatePartitions(ctx, &kafka.CreatePartitionsRequest{Topics: []kafka.TopicPartitionsConfig{{Name: topic, Count: 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	template, _ := aCallback(t, rd)
+	var env map[string]any
+	_ = json.Unmarshal(template, &env)
+	data := env["data"].(map[string]any)
+	data["request_id"], data["correlation_id"] = uuid.NewString(), uuid.NewString()
+	data["request_metadata"].(map[string]any)[events.MetaBatch] = uuid.NewString() // another batch's
+	value, _ := json.Marshal(env)
+	conn, err := kafka.DialLeader(ctx, "tcp", st.Bootstrap, topic, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.WriteMessages(kafka.Message{Value: value}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	<-b.exited
+	if b.out.sum.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", b.out.sum.ExitCode, b.out.sum.Message)
+	}
+	r := b.out.mustArtefact(t)
+	if r.Artefact.Validation.RunnerStatus.Skipped["foreign_batch"] < 1 {
+		t.Errorf("the record in the new partition was not read: skipped %v", r.Artefact.Validation.RunnerStatus.Skipped)
+	}
+	journal, _ := os.ReadFile(rundir.Path(r.Dir, rundir.Journal))
+	if !bytes.Contains(journal, []byte(`"partition":3,`)) {
+		t.Error("nothing from partition 3 in the journal")
+	}
+	if got := r.ComparisonSet(); !reflect.DeepEqual(got, clean) {
+		t.Errorf("%d comparisons differ from the clean run's %d", len(got), len(clean))
+	}
+}
+
+// Ctrl-C while the essays upload (a slow content service) is an
+// interruption, exit 130, not a service failure; nothing is published.
+func TestInterruptDuringUpload(t *testing.T) {
+	t.Parallel()
+	st := testkit.Stack(t, devstack.Options{Seed: relSeed})
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.WriteHeader(http.StatusOK) // health
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(hang) }) // runs first: the handler returns, then the server closes
+	where := append([]string{"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", slow.URL, "--cj-service-url", st.URL}, testkit.MockJudge...)
+	cfg := testkit.Config(t, config.CmdExecute, testkit.StackEnv, append([]string{"--inputs", testkit.Sample(t), "--output-dir", t.TempDir(), "--http-timeout", "60s"}, where...)...)
+	ep, err := runner.ExternalEndpoints(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	sum, err := (&runner.Execute{Config: cfg, Endpoints: ep}).Run(ctx)
+	if err != nil || sum.ExitCode != runner.ExitInterrupted || !strings.Contains(sum.Message, "interrupted while uploading") {
+		t.Fatalf("%v %+v", err, sum)
+	}
+	if _, err := os.Stat(rundir.Path(sum.RunDir, rundir.Request)); !os.IsNotExist(err) {
+		t.Error("a request was written after the interruption")
+	}
+}
+
+// After a metadata fault, execute, resume and verify give the same advice.
+func TestFaultAdviceIsTheSameEverywhere(t *testing.T) {
+	t.Parallel()
+	o := execute(t, devstack.Options{Seed: 3, Faults: fault.Set{fault.DropEssayAID: 0.3}})
+	if o.sum.ExitCode != runner.ExitFault || o.sum.Next != artefacts.FaultAdvice {
+		t.Fatalf("execute: exit %d, next %q", o.sum.ExitCode, o.sum.Next)
+	}
+	_, err := resume(t, o.sum.RunDir)
+	if err == nil || !strings.Contains(err.Error(), artefacts.FaultAdvice) {
+		t.Errorf("resume: %v", err)
+	}
+	rep, err := runner.Verify(o.sum.RunDir)
+	if err != nil || !rep.OK() || !strings.Contains(strings.Join(rep.Warnings, "\n"), artefacts.FaultAdvice) {
+		t.Errorf("verify: %v %+v", err, rep)
+	}
 }

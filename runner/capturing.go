@@ -177,6 +177,18 @@ func (c *capturer) loop(ctx context.Context) error {
 			}
 			c.drainTo = res.offsets
 			c.log.Info("capture_draining", "event", "capture_draining", "end_offsets", res.offsets)
+			// A partition created during the run must be read to its end
+			// too; it holds only records written since, from offset 0.
+			fresh := capture.Offsets{}
+			for t, ps := range res.offsets {
+				fresh[t] = map[int]int64{}
+				for p := range ps {
+					fresh[t][p] = 0
+				}
+			}
+			if _, err := c.session.AddPartitions(fresh); err != nil {
+				c.log.Warn("partition_add_failed", "event", "partition_add_failed", "error", err)
+			}
 		case now := <-tick.C:
 			c.tick(now)
 		}
@@ -306,6 +318,7 @@ func (c *capturer) progress(now time.Time) Progress {
 		WaitingForResult: comp.Completed && !comp.HasResult && !comp.Failed}
 	if c.session != nil {
 		p.BrokerErrors, p.LastBrokerErr = c.session.BrokerErrors()
+		p.BrokerFailing = c.session.Failing()
 	}
 	if exp := c.rec.Expected(); st.Comparisons > 0 && exp > 0 {
 		p.ProjectedUSD = st.CostUSD / float64(st.Comparisons) * float64(max(exp, st.Comparisons))
@@ -466,7 +479,7 @@ func nextStep(o Outcome, dir string, rec *RunRecord) (next string, resumable boo
 	case OutcomeFailed:
 		return "read the failure reason above and the CJ service's logs, then run the batch again", false
 	case OutcomeMetadataFault:
-		return "fix the producer of the callbacks named above (the artefact lists them under validation.manifest_status.faults), then run the batch again", false
+		return artefacts.FaultAdvice, false
 	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeNoResult:
 		cmd := "eng5np resume " + dir
 		if rec.Stack == "embedded" {

@@ -20,6 +20,9 @@ import (
 	"eng5np/rundir"
 )
 
+// stagePublishing names the publish in messages.
+const stagePublishing = "publishing the CJ request"
+
 // Execute is one `eng5np execute`: it uploads the essays, registers the
 // anchors, publishes the CJ request and captures the event stream into the
 // journal and the artefact.
@@ -135,6 +138,18 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	r := &run{dir: dir, rec: rec, snap: snap, build: build, topics: events.NewTopics(cfg.Kafka.TopicPrefix), log: log, logs: logs, rep: rep}
 
 	fail := func(stage string, err error) (Summary, error) {
+		if ctx.Err() != nil {
+			// Ctrl-C or SIGTERM, not a service failure.
+			log.Warn("run_interrupted", "event", "run_interrupted", "stage", stage)
+			msg := "interrupted while " + stage + "; nothing was published"
+			if stage == stagePublishing {
+				msg = "interrupted while publishing the CJ request: the broker may or may not have taken it, and nothing is capturing its events"
+			}
+			s := Summary{Outcome: OutcomeInterrupted, ExitCode: ExitInterrupted, RunDir: dir, BatchUUID: batchUUID, BatchLabel: rec.BatchLabel,
+				Message: msg, Next: "run `eng5np execute` again when ready"}
+			rep.Report(FinishedEvent{Summary: s})
+			return s, nil
+		}
 		log.Error("run_failed", "event", "run_failed", "stage", stage, "error", err)
 		s := Summary{Outcome: OutcomePreflightFailed, ExitCode: ExitFailure, RunDir: dir, BatchUUID: batchUUID, BatchLabel: rec.BatchLabel,
 			Message: fmt.Sprintf("%s failed: %v", stage, err), Next: "check the service named above, then run `eng5np execute` again (nothing was published)"}
@@ -221,7 +236,7 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	rep.Report(PhaseEvent{Phase: PhasePublishing, Detail: r.topics.Requested(), At: time.Now()})
 	published, err := capture.Publish(ctx, x.Endpoints.Kafka, r.topics.Requested(), []byte(batchUUID), value)
 	if err != nil {
-		return fail("publishing the CJ request", err)
+		return fail(stagePublishing, err)
 	}
 	rec.PublishedAt = published
 	log.Info("request_published", "event", "request_published", "topic", r.topics.Requested(), "published_at", published, "correlation_id", rec.CorrelationID)

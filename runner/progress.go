@@ -44,6 +44,9 @@ type Progress struct {
 	Writes           int
 	BrokerErrors     int64
 	LastBrokerErr    string
+	// BrokerFailing is how many partitions cannot be read now (an error and
+	// no record since): the broker is unreachable while it is above 0.
+	BrokerFailing int
 	WaitingForResult bool // completed seen, waiting for the result within the grace
 }
 

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
 	"strings"
@@ -306,5 +307,27 @@ func TestReliabilityEndEventBeforeLastCallbacks(t *testing.T) {
 	r := resumeToEnd(t, dir, clean)
 	if n := len(r.Artefact.LLMComparisons); n != 120 {
 		t.Errorf("%d comparisons after resume, want 120", n)
+	}
+}
+
+// resume against a broker that lost the run's data (a dev stack restarted
+// without its data directory: its CJ service no longer knows the batch
+// either) says so and stops, instead of timing out again.
+func TestResumeAgainstABrokerThatLostTheData(t *testing.T) {
+	t.Parallel()
+	st := testkit.Stack(t, devstack.Options{Seed: relSeed, MockLatency: 2 * time.Millisecond, Faults: fault.Set{fault.DropCompletion: 1}})
+	o := executeAt(t, addresses(st), "--completion-timeout", "2s")
+	if o.sum.ExitCode != runner.ExitTimeout {
+		t.Fatalf("exit %d, want 4: %s", o.sum.ExitCode, o.sum.Message)
+	}
+	fresh := testkit.Stack(t, devstack.Options{Seed: relSeed})
+	start := time.Now()
+	_, err := resume(t, o.sum.RunDir, "--kafka-bootstrap", fresh.Bootstrap, "--content-service-url", fresh.URL, "--cj-service-url", fresh.URL, "--completion-timeout", "60s")
+	var ee *runner.ExitError
+	if !errors.As(err, &ee) || ee.Code != runner.ExitFailure || !strings.Contains(err.Error(), "lost its data") || !strings.Contains(ee.Next, "run the batch again") {
+		t.Fatalf("resume: %v", err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("resume took %v to refuse", took)
 	}
 }

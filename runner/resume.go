@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strings"
 	"time"
 
 	"eng5np/artefacts"
+	"eng5np/capture"
 	"eng5np/config"
 	"eng5np/events"
 	"eng5np/journal"
@@ -59,11 +62,64 @@ func CheckResumable(rd *RunDir) error {
 		case OutcomeFailed:
 			return &NotResumableError{Dir: rd.Dir, Outcome: last, Reason: "the CJ service failed this batch; resuming cannot change that: run the batch again"}
 		case OutcomeMetadataFault:
-			return &NotResumableError{Dir: rd.Dir, Outcome: last, Reason: "the run stopped on a metadata fault, which resuming would only hit again; the artefact is final: fix the producer and run the batch again"}
+			return &NotResumableError{Dir: rd.Dir, Outcome: last, Reason: "the run stopped on a metadata fault; the artefact is final: " + artefacts.FaultAdvice}
 		}
 	}
 	if len(rd.Offsets.Start) == 0 {
 		return &NotResumableError{Dir: rd.Dir, Reason: rundir.Offsets + " is missing, so the capture's start is unknown"}
+	}
+	return nil
+}
+
+// checkBrokerKeeps refuses a resume the broker can no longer serve: a
+// partition whose log now ends before what the run already journaled (the
+// broker lost its data: a dev stack restarted without --data-dir, a topic
+// recreated; the CJ service there no longer knows the batch either), or
+// whose retention deleted records the run never read. A broker that does
+// not answer is left to the capture, which retries until the deadline.
+func checkBrokerKeeps(ctx context.Context, c capture.Conn, next capture.Offsets, dir string) error {
+	topics := make([]string, 0, len(next))
+	for t := range next {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	end, err := capture.EndOffsets(actx, c, topics)
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return Exitf(ExitFailure, "the run's events are gone with the topic; run the batch again with `eng5np execute`",
+				"cannot resume %s: %v (the broker no longer has the run's topics)", dir, err)
+		}
+		return nil
+	}
+	first, err := capture.StartOffsets(actx, c, topics)
+	if err != nil {
+		return nil
+	}
+	for _, t := range topics {
+		parts := make([]int, 0, len(next[t]))
+		for p := range next[t] {
+			parts = append(parts, p)
+		}
+		sort.Ints(parts)
+		for _, p := range parts {
+			want := next[t][p]
+			e, ok := end[t][p]
+			switch {
+			case !ok:
+				return Exitf(ExitFailure, "the run's events are gone; run the batch again with `eng5np execute`",
+					"cannot resume %s: partition %s/%d, which the run read, no longer exists on %s (the topic was recreated)", dir, t, p, c)
+			case e < want:
+				return Exitf(ExitFailure, "the CJ service behind this broker cannot know the batch either; run the batch again with `eng5np execute`",
+					"cannot resume %s: %s/%d on %s ends at offset %d, but the run already journaled up to %d: the broker lost its data "+
+						"(a dev stack restarted without --data-dir, or a recreated topic)", dir, t, p, c, e, want)
+			case first[t][p] > want:
+				return Exitf(ExitFailure, "raise the topics' retention for long batches; run the batch again with `eng5np execute`",
+					"cannot resume %s: %s/%d on %s now starts at offset %d, after %d where the run stopped reading: retention deleted %d records the run never captured",
+					dir, t, p, c, first[t][p], want, first[t][p]-want)
+			}
+		}
 	}
 	return nil
 }
@@ -114,21 +170,31 @@ func (x *Resume) Run(ctx context.Context) (Summary, error) {
 	r := &run{dir: x.Dir, rec: rec, snap: rd.Snapshot, anchors: rd.Anchors, build: build, topics: events.NewTopics(rec.Kafka.TopicPrefix),
 		log: logs.Logger, logs: logs, rep: Reporters{x.Reporter}}
 	c := newCapturer(r, ep.Kafka, jo.Writer, len(rec.Captures)+1)
+	// Where to continue: after the last record journaled on every
+	// partition, those found during the run included.
 	next := rd.Offsets.Start.Clone()
+	raise := func(t string, p int, off int64) {
+		if next[t] == nil {
+			return // not a consumed topic
+		}
+		if cur, ok := next[t][p]; !ok || off > cur {
+			next[t][p] = off
+		}
+	}
 	for t, ps := range rd.Offsets.Next {
 		for p, off := range ps {
-			if next[t] != nil && off > next[t][p] {
-				next[t][p] = off
-			}
+			raise(t, p, off)
 		}
 	}
 	for _, rc := range jo.Records {
 		c.hyd.Apply(rc)
-		if next[rc.Topic] != nil && rc.Offset+1 > next[rc.Topic][rc.Partition] {
-			next[rc.Topic][rc.Partition] = rc.Offset + 1
-		}
+		raise(rc.Topic, rc.Partition, rc.Offset+1)
 	}
 	jo.Records = nil
+	if err := checkBrokerKeeps(ctx, ep.Kafka, next, x.Dir); err != nil {
+		logs.Logger.Error("resume_refused", "event", "resume_refused", "error", err)
+		return Summary{}, err
+	}
 	logs.Logger.Info("resume_started", "event", "resume_started", "journal_records", c.hyd.LastSeq(), "start_offsets", next)
 
 	timeout := time.Duration(rec.CompletionTimeout)

@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"eng5np/artefacts"
 	"eng5np/runner"
 )
 
@@ -180,7 +181,7 @@ func fixtures() []fixture {
 	faultSum.Outcome, faultSum.ExitCode = runner.OutcomeMetadataFault, 3
 	faultSum.Message = "metadata fault: request_metadata lacks prompt_sha256 (field prompt_sha256, correlation id 425e531a-f793-434b-aed2-d786b4dc5193, huleedu.llm_provider.comparison_result.v1 partition 1 offset 12); consumption stopped"
 	faultSum.Faults = []string{"request_metadata lacks prompt_sha256 (field prompt_sha256, correlation id 425e531a-f793-434b-aed2-d786b4dc5193, huleedu.llm_provider.comparison_result.v1 partition 1 offset 12)"}
-	faultSum.Next = "fix the producer of the callbacks named above (the artefact lists them under validation.manifest_status.faults), then run the batch again"
+	faultSum.Next = artefacts.FaultAdvice
 	budgetSum := completedSummary()
 	budgetSum.Outcome, budgetSum.ExitCode, budgetSum.Resumable = runner.OutcomeBudgetExceeded, 1, true
 	budgetSum.Message = "captured cost $0.1172 exceeded --budget-usd $0.1000; capture stopped (the CJ service may still be running the batch)"
