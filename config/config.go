@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,7 +255,7 @@ func load(fs *pflag.FlagSet, getenv func(string) string, environ []string) (*Con
 		v.SetConfigFile(path)
 		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
-			return nil, &Error{Msg: fmt.Sprintf("config file %s is not valid YAML: %v", path, err)}
+			return nil, notConfig(path, err)
 		}
 		c.File = path
 		var err error
@@ -294,7 +296,13 @@ func load(fs *pflag.FlagSet, getenv func(string) string, environ []string) (*Con
 		c.sources[k.name] = source
 		val, err := parse(k, raw, set)
 		if err != nil {
-			return nil, &Error{Key: k.name, Source: source, Msg: err.Error() + "; accepted: " + k.accepts}
+			msg := err.Error()
+			if k.secret {
+				// A value that does not parse may still be the secret, or
+				// hold it: never echo it.
+				msg = "the value is not " + map[bool]string{true: "a single text value", false: "valid"}[isCollection(raw)] + " (not shown: it is a secret)"
+			}
+			return nil, &Error{Key: k.name, Source: source, Msg: msg + "; accepted: " + k.accepts}
 		}
 		k.set(c, val)
 		c.values[k.name] = displayValue(k, val)
@@ -373,17 +381,38 @@ func checkEnvironment(environ []string) error {
 	return &Error{Msg: fmt.Sprintf("unknown environment variable %s; eng5np reads ENG5NP_<KEY> for the keys listed by `eng5np config --keys`", strings.Join(hints, ", "))}
 }
 
+// keyLike is what a config key could look like; anything else in a key's
+// place is not shown (the file may not be a config file at all, and its
+// lines may be secrets).
+var keyLike = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
 func checkFileKeys(v *viper.Viper, path string) (map[string]bool, error) {
 	present := map[string]bool{}
 	var unknown []string
+	hidden, known := 0, 0
 	for _, k := range v.AllKeys() {
-		top, _, nested := strings.Cut(k, ".")
+		top, rest, nested := strings.Cut(k, ".")
 		if kk, ok := lookupKey(top); ok && !nested && kk.name == k {
 			present[k] = true
+			known++
 			continue
 		}
 		if top == "pricing" {
 			present["pricing"] = true
+			known++
+			continue
+		}
+		if kk, ok := lookupKey(top); ok && nested {
+			// A map under a known key: its sub-keys may be the value (a
+			// secret written as a map); name the key only.
+			what := "must be a single value, not a mapping"
+			if !kk.secret {
+				what += " (it has " + strconv.Quote(strings.SplitN(rest, ".", 2)[0]) + " under it)"
+			}
+			return nil, &Error{Key: top, Source: "config file " + path, Msg: what + "; accepted: " + kk.accepts}
+		}
+		if !keyLike.MatchString(strings.ReplaceAll(k, ".", "_")) {
+			hidden++
 			continue
 		}
 		hint := ""
@@ -393,11 +422,58 @@ func checkFileKeys(v *viper.Viper, path string) (map[string]bool, error) {
 		}
 		unknown = append(unknown, k+hint)
 	}
-	if len(unknown) > 0 {
+	switch {
+	case known == 0 && hidden+len(unknown) > 0 && len(unknown) == 0:
+		return nil, &Error{Msg: fmt.Sprintf("config file %s is not an eng5np config file: none of its %d entries is a setting (its content is not shown); "+
+			"pass a YAML file of settings (eng5np.example.yaml shows one)", path, hidden)}
+	case hidden > 0:
+		return nil, &Error{Msg: fmt.Sprintf("config file %s has %d entries that are not setting names (not shown)%s; accepted keys: %s", path, hidden,
+			map[bool]string{true: ", and unknown key " + strings.Join(unknown, ", "), false: ""}[len(unknown) > 0], strings.Join(KeyNames(), ", "))}
+	case len(unknown) > 0:
 		sort.Strings(unknown)
 		return nil, &Error{Msg: fmt.Sprintf("config file %s: unknown key %s; accepted keys: %s", path, strings.Join(unknown, ", "), strings.Join(KeyNames(), ", "))}
 	}
 	return present, nil
+}
+
+// redactURL hides the password of a URL's user info; other text is
+// returned as is.
+func redactURL(s string) string {
+	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// isCollection reports whether a raw value is a list or a mapping.
+func isCollection(raw any) bool {
+	switch raw.(type) {
+	case []any, map[string]any:
+		return true
+	}
+	return false
+}
+
+// yamlLine finds the line number in a YAML parser's message.
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// notConfig says a config file could not be read as YAML without quoting
+// any of it: parser messages quote the offending text, which may be a
+// secret (or a file that is not a config file at all).
+func notConfig(path string, err error) error {
+	where := ""
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		where = " (the first problem is on line " + m[1] + ")"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return &Error{Msg: fmt.Sprintf("config file %s cannot be read: %v", path, pe.Err)}
+	}
+	return &Error{Msg: fmt.Sprintf("config file %s is not a YAML mapping of settings%s; its content is not shown. Pass a YAML file of settings (eng5np.example.yaml shows one)", path, where)}
 }
 
 // suggest returns the known key closest to an unknown one, or "".
@@ -621,6 +697,8 @@ func displayValue(k key, v any) string {
 		return Secret(fmt.Sprint(v)).String()
 	}
 	switch x := v.(type) {
+	case string:
+		return redactURL(x)
 	case *float64:
 		if x == nil {
 			return ""

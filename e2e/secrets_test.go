@@ -166,3 +166,71 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("only %d files scanned in %s", files, dir)
 	}
 }
+
+// Values that fail to parse are not echoed when they may be secrets: a
+// secret written as a list or a mapping, a file that is not a config file
+// at all, a file that is not YAML; and a password in a service URL never
+// reaches the output, the log, run.json or the upload cache.
+func TestSecretsInBadInputNeverEcho(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for name, content := range map[string]string{
+		"list.yaml":     "kafka_sasl_password: [" + plantedSASL + "]\n",
+		"map.yaml":      "kafka_sasl_password: {" + plantedSASL + ": 1}\n",
+		"token.yaml":    "cj_admin_token:\n  - " + plantedToken + "\n",
+		"shadow":        "root:" + plantedSecret + ":20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n",
+		"script.sh":     "#!/bin/sh\nexport TOKEN=" + plantedToken + "\n",
+		"not-yaml.yaml": "password " + plantedSASL + "\nand: [more\n",
+	} {
+		code, out, errs := runCLI(t, nil, "config", "--config", write(name, content))
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2\n%s%s", name, code, out, errs)
+		}
+		for _, s := range planted {
+			if strings.Contains(out+errs, s) {
+				t.Errorf("%s: a planted secret was echoed:\n%s%s", name, out, errs)
+			}
+		}
+		if !strings.Contains(errs, name) {
+			t.Errorf("%s: the error does not name the file:\n%s", name, errs)
+		}
+	}
+
+	// A password in the service URLs: used, never shown or recorded.
+	st := testkit.Stack(t, devstack.Options{Seed: 1, MockLatency: 2 * time.Millisecond})
+	withUser := func(u string) string { return strings.Replace(u, "http://", "http://runner:"+plantedSASL+"@", 1) }
+	out := t.TempDir()
+	args := append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out, "--log-level", "debug",
+		"--stack", "external", "--kafka-bootstrap", st.Bootstrap, "--content-service-url", withUser(st.URL), "--cj-service-url", withUser(st.URL)}, testkit.MockJudge...)
+	code, so, se := runCLI(t, testkit.StackEnv, args...)
+	if code != 0 {
+		t.Fatalf("execute with user info in the URLs: exit %d\n%s\n%s", code, so, se)
+	}
+	if strings.Contains(so+se, plantedSASL) {
+		t.Errorf("the URL's password was printed:\n%s\n%s", so, se)
+	}
+	code, so, se = runCLI(t, nil, "config", "--content-service-url", withUser(st.URL))
+	if code != 0 || strings.Contains(so+se, plantedSASL) || !strings.Contains(so, "runner:xxxxx@") {
+		t.Errorf("config with user info in a URL: exit %d\n%s%s", code, so, se)
+	}
+	err := filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(data, []byte(plantedSASL)) {
+			t.Errorf("%s holds the URL's password", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

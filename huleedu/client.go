@@ -26,7 +26,11 @@ type TokenSource interface {
 type Client struct {
 	contentURL string
 	cjURL      string
-	http       *http.Client
+	// contentUser and cjUser are the user info the URLs were given with:
+	// sent as basic auth, never part of a URL the client prints.
+	contentUser *url.Userinfo
+	cjUser      *url.Userinfo
+	http        *http.Client
 	// Admin gives the bearer token sent with every /admin/v1 request; nil
 	// sends none.
 	Admin TokenSource
@@ -46,8 +50,42 @@ func NewClient(contentURL, cjURL string, timeout time.Duration) *Client {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &Client{contentURL: ContentBase(contentURL), cjURL: strings.TrimRight(cjURL, "/"),
-		http: &http.Client{Timeout: timeout}, Retries: 3, RetryDelay: 300 * time.Millisecond}
+	c := &Client{http: &http.Client{Timeout: timeout}, Retries: 3, RetryDelay: 300 * time.Millisecond}
+	c.contentURL, c.contentUser = splitUser(ContentBase(contentURL))
+	c.cjURL, c.cjUser = splitUser(strings.TrimRight(cjURL, "/"))
+	return c
+}
+
+// splitUser takes the user info out of a URL.
+func splitUser(s string) (string, *url.Userinfo) {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s, nil
+	}
+	user := u.User
+	u.User = nil
+	return u.String(), user
+}
+
+// Redact replaces the password of a URL's user info with "xxxxx", for
+// printing and recording; other text is returned as is.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// HasRedactedPassword reports whether a URL is one Redact made: its password
+// is gone.
+func HasRedactedPassword(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return false
+	}
+	p, ok := u.User.Password()
+	return ok && p == "xxxxx"
 }
 
 // ContentBase strips a trailing /v1/content (users often configure the full
@@ -57,7 +95,13 @@ func ContentBase(u string) string {
 	return strings.TrimRight(strings.TrimSuffix(u, PathContent), "/")
 }
 
-// ContentURL and CJURL are the base URLs the client uses.
+func setBasic(req *http.Request, u *url.Userinfo) {
+	p, _ := u.Password()
+	req.SetBasicAuth(u.Username(), p)
+}
+
+// ContentURL and CJURL are the base URLs the client uses, without user
+// info.
 func (c *Client) ContentURL() string { return c.contentURL }
 
 // CJURL is the CJ service's base URL.
@@ -131,6 +175,12 @@ func (c *Client) do(ctx context.Context, method, u, contentType string, body []b
 			req.Header.Set("Content-Type", contentType)
 		}
 		req.Header.Set("Accept", "application/json")
+		switch {
+		case c.cjUser != nil && strings.HasPrefix(u, c.cjURL):
+			setBasic(req, c.cjUser)
+		case c.contentUser != nil && strings.HasPrefix(u, c.contentURL):
+			setBasic(req, c.contentUser)
+		}
 		if admin && c.Admin != nil {
 			tok, err := c.Admin.Token(ctx)
 			if err != nil {

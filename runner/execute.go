@@ -40,7 +40,7 @@ type Execute struct {
 // newRunRecord is run.json of a fresh run of the plan.
 func newRunRecord(cfg *config.Config, plan *Plan, mode, batchUUID, stack string, ep Endpoints, started time.Time) *RunRecord {
 	rec := &RunRecord{Version: 1, BatchUUID: batchUUID, BatchLabel: plan.Settings.BatchLabel, RunnerMode: mode, CreatedAt: started,
-		CorrelationID: uuid.NewString(), Settings: plan.Settings, Stack: stack, ContentServiceURL: ep.ContentURL, CJServiceURL: ep.CJURL,
+		CorrelationID: uuid.NewString(), Settings: plan.Settings, Stack: stack, ContentServiceURL: huleedu.Redact(ep.ContentURL), CJServiceURL: huleedu.Redact(ep.CJURL),
 		MaxComparisons: cfg.MaxComparisons, EffectiveMax: cfg.EffectiveComparisons(), UserID: UserID(cfg), OrgID: cfg.OrgID,
 		NoRubricOverride: cfg.NoRubricOverride, CompletionTimeout: Duration(cfg.CompletionTimeout), PostCompletionGrace: Duration(cfg.PostCompletionGrace),
 		BudgetUSD: cfg.BudgetUSD, LLMConfigOverrides: overrides(cfg, plan.Batch.Prompt.Text), NoKafka: cfg.NoKafka, Captures: []CaptureRecord{},
@@ -162,7 +162,7 @@ func (x *Execute) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return fail("uploading", err)
 	}
-	if err := rundir.WriteJSON(dir, rundir.UploadCache, map[string]any{"content_service_url": x.Endpoints.ContentURL, "by_sha256": cache}); err != nil {
+	if err := rundir.WriteJSON(dir, rundir.UploadCache, map[string]any{"content_service_url": huleedu.Redact(x.Endpoints.ContentURL), "by_sha256": cache}); err != nil {
 		return Summary{}, err
 	}
 	log.Info("essays_uploaded", "event", "essays_uploaded", "essays", len(essays), "distinct_texts", len(cache))

@@ -20,16 +20,16 @@ const setupFix = "run `eng5np assignment setup` (it creates them from the batch'
 
 func (p *Preflight) checkContent(ctx context.Context) CheckResult {
 	if err := p.client.ContentHealth(ctx); err != nil {
-		return fail("start the content service or fix --content-service-url", "content service at %s: %v", p.ep.ContentURL, err)
+		return fail("start the content service or fix --content-service-url", "content service at %s: %v", huleedu.Redact(p.ep.ContentURL), err)
 	}
-	return pass("%s answered", p.ep.ContentURL)
+	return pass("%s answered", huleedu.Redact(p.ep.ContentURL))
 }
 
 func (p *Preflight) checkCJ(ctx context.Context) CheckResult {
 	if err := p.client.CJHealth(ctx); err != nil {
-		return fail("start the CJ service or fix --cj-service-url", "CJ service at %s: %v", p.ep.CJURL, err)
+		return fail("start the CJ service or fix --cj-service-url", "CJ service at %s: %v", huleedu.Redact(p.ep.CJURL), err)
 	}
-	return pass("%s answered", p.ep.CJURL)
+	return pass("%s answered", huleedu.Redact(p.ep.CJURL))
 }
 
 // checkAdmin checks that a token is available and that the CJ admin API
