@@ -11,15 +11,28 @@ import (
 	"time"
 )
 
-const wordNS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+// Namespaces of a document: WordprocessingML as Word writes it
+// (transitional), as Strict OOXML writes it, and markup compatibility (the
+// alternatives a newer feature carries for older readers).
+const (
+	wordNS       = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+	wordStrictNS = "http://purl.oclc.org/ooxml/wordprocessingml/main"
+	mcNS         = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+)
+
+func isWord(n xml.Name) bool { return n.Space == wordNS || n.Space == wordStrictNS }
 
 // maxDocumentXML caps the decompressed size of word/document.xml, so a
 // crafted archive cannot exhaust memory.
 const maxDocumentXML = 64 << 20
 
-// DocxText extracts the text of a .docx file from word/document.xml: one line
-// per paragraph (w:p), tabs and line breaks kept, deleted (tracked) text and
-// field instructions left out.
+// DocxText extracts the text of a .docx file from word/document.xml as Word
+// shows it: one line per paragraph (w:p), tabs and line breaks kept. Left
+// out are deleted and moved-away text (w:del, w:moveFrom: tracked changes),
+// field instructions, hidden text (a run whose properties have w:vanish)
+// and the fallback of an mc:AlternateContent (a text box carries its text
+// twice, for Word and for older readers: only mc:Choice counts).
+// Transitional and Strict OOXML read alike.
 func DocxText(data []byte) (string, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -47,16 +60,27 @@ func documentXMLText(r io.Reader) (string, error) {
 	counted := &countingReader{r: r}
 	dec := xml.NewDecoder(counted)
 	var out strings.Builder
-	var para strings.Builder
+	// paras are the paragraphs open now: a text box's paragraphs sit
+	// inside the paragraph it is anchored in, and come out as lines of
+	// their own, before it.
+	paras := []*strings.Builder{{}}
+	para := func() *strings.Builder { return paras[len(paras)-1] }
 	paragraphs := 0
-	inText := 0 // depth inside w:t
-	skip := 0   // depth inside w:del, w:instrText
-	flush := func() {
+	var (
+		inText   int  // depth inside w:t
+		skip     int  // depth inside w:del, w:moveFrom, w:instrText, w:delText
+		fallback int  // depth inside mc:Fallback
+		inRun    int  // depth inside w:r
+		inRunPr  int  // depth inside a run's w:rPr
+		hidden   bool // the current run has w:vanish
+	)
+	shown := func() bool { return skip == 0 && fallback == 0 && !hidden }
+	flush := func(p *strings.Builder) {
 		if paragraphs > 0 {
 			out.WriteByte('\n')
 		}
-		out.WriteString(strings.TrimRight(para.String(), " \t"))
-		para.Reset()
+		out.WriteString(strings.TrimRight(p.String(), " \t"))
+		p.Reset()
 		paragraphs++
 	}
 	for {
@@ -72,29 +96,52 @@ func documentXMLText(r io.Reader) (string, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != wordNS {
+			if t.Name.Space == mcNS && t.Name.Local == "Fallback" {
+				fallback++
+				continue
+			}
+			if !isWord(t.Name) {
 				continue
 			}
 			switch t.Name.Local {
-			case "del", "instrText", "delText":
+			case "p":
+				paras = append(paras, &strings.Builder{})
+			case "del", "moveFrom", "instrText", "delText":
 				skip++
 			case "t":
 				inText++
+			case "r":
+				inRun++
+				hidden = false
+			case "rPr":
+				if inRun > 0 {
+					inRunPr++
+				}
+			case "vanish":
+				if inRunPr > 0 && !off(t) {
+					hidden = true
+				}
 			case "tab":
-				if skip == 0 {
-					para.WriteByte('\t')
+				if shown() {
+					para().WriteByte('\t')
 				}
 			case "br", "cr":
-				if skip == 0 {
-					para.WriteByte('\n')
+				if shown() {
+					para().WriteByte('\n')
 				}
 			}
 		case xml.EndElement:
-			if t.Name.Space != wordNS {
+			if t.Name.Space == mcNS && t.Name.Local == "Fallback" {
+				if fallback > 0 {
+					fallback--
+				}
+				continue
+			}
+			if !isWord(t.Name) {
 				continue
 			}
 			switch t.Name.Local {
-			case "del", "instrText", "delText":
+			case "del", "moveFrom", "instrText", "delText":
 				if skip > 0 {
 					skip--
 				}
@@ -102,21 +149,50 @@ func documentXMLText(r io.Reader) (string, error) {
 				if inText > 0 {
 					inText--
 				}
+			case "r":
+				if inRun > 0 {
+					inRun--
+				}
+				hidden = false
+			case "rPr":
+				if inRunPr > 0 {
+					inRunPr--
+				}
 			case "p":
-				if skip == 0 {
-					flush()
+				p := para()
+				if len(paras) > 1 {
+					paras = paras[:len(paras)-1]
+				}
+				if skip == 0 && fallback == 0 {
+					flush(p)
 				}
 			}
 		case xml.CharData:
-			if inText > 0 && skip == 0 {
-				para.Write(t)
+			if inText > 0 && shown() {
+				para().Write(t)
 			}
 		}
 	}
-	if para.Len() > 0 {
-		flush()
+	for _, p := range paras {
+		if p.Len() > 0 {
+			flush(p)
+		}
 	}
 	return strings.TrimRight(out.String(), "\n \t"), nil
+}
+
+// off reports whether a toggle property such as <w:vanish w:val="0"/> is
+// switched off.
+func off(t xml.StartElement) bool {
+	for _, a := range t.Attr {
+		if a.Name.Local == "val" {
+			switch a.Value {
+			case "0", "false", "off":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type countingReader struct {

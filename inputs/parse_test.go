@@ -59,6 +59,26 @@ func TestDocxTextFromRealisticDocument(t *testing.T) {
 	}
 }
 
+// Word's text as Word shows it: a text box once (mc:Choice, not its
+// mc:Fallback copy), a moved sentence at its new place only, no hidden
+// text (but a run whose vanish is off), and Strict OOXML like the usual
+// namespace.
+func TestDocxTextAsWordShowsIt(t *testing.T) {
+	for file, want := range map[string]string{
+		"testdata/shown.docx":  "Text box line.\nBefore the box, after the box.\nStaying sentence.\nVisible shown again end.\nMoved sentence.",
+		"testdata/strict.docx": "A Strict OOXML essay.\nSecond \tparagraph.",
+	} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DocxText(data)
+		if err != nil || got != want {
+			t.Errorf("%s: %v\ngot  %q\nwant %q", file, err, got, want)
+		}
+	}
+}
+
 func TestDocxWriterRoundTrip(t *testing.T) {
 	var b bytes.Buffer
 	paras := []string{"One <tag> & \"quotes\"", "", "Three"}
@@ -119,7 +139,7 @@ func TestParseComparisonsCSV(t *testing.T) {
 }
 
 func FuzzDocxText(f *testing.F) {
-	for _, p := range []string{"testdata/rich.docx", "testdata/good/students/essay_word.docx", "testdata/bad/students/broken.docx"} {
+	for _, p := range []string{"testdata/rich.docx", "testdata/shown.docx", "testdata/strict.docx", "testdata/good/students/essay_word.docx", "testdata/bad/students/broken.docx"} {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
 		}
@@ -133,6 +153,9 @@ func FuzzDocxText(f *testing.F) {
 func FuzzDocumentXML(f *testing.F) {
 	f.Add(`<w:document xmlns:w="` + wordNS + `"><w:body><w:p><w:r><w:t>x</w:t></w:r></w:p></w:body></w:document>`)
 	f.Add(`<w:p xmlns:w="` + wordNS + `"><w:del><w:t>a</w:t></w:p>`)
+	f.Add(`<w:p xmlns:w="` + wordNS + `" xmlns:mc="` + mcNS + `"><w:r><mc:AlternateContent><mc:Choice><w:p><w:r><w:t>a</w:t></w:r></w:p></mc:Choice><mc:Fallback><w:p><w:t>a</w:t></w:p></mc:Fallback></mc:AlternateContent></w:r></w:p>`)
+	f.Add(`<w:p xmlns:w="` + wordNS + `"><w:moveFrom><w:r><w:t>m</w:t></w:r></w:moveFrom><w:r><w:rPr><w:vanish/></w:rPr><w:t>h</w:t></w:r></w:p>`)
+	f.Add(`<w:document xmlns:w="` + wordStrictNS + `"><w:body><w:p><w:r><w:t>s</w:t></w:r></w:p></w:body></w:document>`)
 	f.Fuzz(func(t *testing.T, doc string) {
 		_, _ = documentXMLText(strings.NewReader(doc))
 	})

@@ -20,13 +20,15 @@ import (
 const root = "inputs/testdata"
 
 func main() {
-	for _, d := range []string{"good", "bad", "rich.docx", "semicolon"} {
+	for _, d := range []string{"good", "bad", "rich.docx", "semicolon", "shown.docx", "strict.docx"} {
 		_ = os.RemoveAll(filepath.Join(root, d))
 	}
 	good()
 	bad()
 	semicolon()
 	rich()
+	shown()
+	strict()
 }
 
 func write(rel, body string) {
@@ -107,6 +109,59 @@ func semicolon() {
 // rich writes a .docx whose document.xml uses what real Word files contain:
 // several runs per paragraph, tabs, line breaks, tracked deletions, field
 // codes, a table, and DrawingML text that is not the document's text.
+// zipDocx writes a .docx from a document.xml, with the parts Word needs to
+// open it.
+func zipDocx(rel, doc string) {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, f := range []struct{ name, body string }{
+		{"[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`},
+		{"_rels/.rels", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>`},
+		{"word/document.xml", doc},
+	} {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		must(err)
+		_, err = fw.Write([]byte(f.body))
+		must(err)
+	}
+	must(zw.Close())
+	writeBytes(rel, b.Bytes())
+}
+
+// shown holds what Word writes but does not show as body text, or shows
+// once: a text box (its text in mc:Choice for Word and again in
+// mc:Fallback for older readers), a moved sentence (w:moveFrom at the old
+// place, w:moveTo at the new), hidden text (w:vanish), and a run whose
+// vanish is switched off.
+func shown() {
+	const ns = `xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" ` +
+		`xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" ` +
+		`xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" ` +
+		`xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" ` +
+		`xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" ` +
+		`xmlns:v="urn:schemas-microsoft-com:vml" mc:Ignorable="wps"`
+	box := `<w:txbxContent><w:p><w:r><w:t>Text box line.</w:t></w:r></w:p></w:txbxContent>`
+	doc := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document ` + ns + `><w:body>` +
+		`<w:p><w:r><w:t xml:space="preserve">Before the box, </w:t></w:r><w:r><mc:AlternateContent>` +
+		`<mc:Choice Requires="wps"><w:drawing><wp:anchor><a:graphic><a:graphicData><wps:wsp><wps:txbx>` + box + `</wps:txbx></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>` +
+		`<mc:Fallback><w:pict><v:shape><v:textbox>` + box + `</v:textbox></v:shape></w:pict></mc:Fallback>` +
+		`</mc:AlternateContent></w:r><w:r><w:t>after the box.</w:t></w:r></w:p>` +
+		`<w:p><w:moveFromRangeStart w:id="1" w:name="move1"/><w:moveFrom w:id="2"><w:r><w:t>Moved sentence. </w:t></w:r></w:moveFrom><w:moveFromRangeEnd w:id="1"/>` +
+		`<w:r><w:t>Staying sentence.</w:t></w:r></w:p>` +
+		`<w:p><w:r><w:t xml:space="preserve">Visible </w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr><w:t>hidden note </w:t></w:r><w:r><w:rPr><w:vanish w:val="0"/></w:rPr><w:t>shown again </w:t></w:r><w:r><w:t>end.</w:t></w:r></w:p>` +
+		`<w:p><w:pPr><w:rPr><w:vanish/></w:rPr></w:pPr><w:moveToRangeStart w:id="3" w:name="move1"/><w:moveTo w:id="4"><w:r><w:t>Moved sentence.</w:t></w:r></w:moveTo><w:moveToRangeEnd w:id="3"/></w:p>` +
+		`</w:body></w:document>`
+	zipDocx("shown.docx", doc)
+}
+
+// strict is a document in Strict OOXML's namespace.
+func strict() {
+	doc := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://purl.oclc.org/ooxml/wordprocessingml/main" w:conformance="strict"><w:body>` +
+		`<w:p><w:r><w:t>A Strict OOXML essay.</w:t></w:r></w:p><w:p><w:r><w:t xml:space="preserve">Second </w:t></w:r><w:r><w:tab/><w:t>paragraph.</w:t></w:r></w:p>` +
+		`</w:body></w:document>`
+	zipDocx("strict.docx", doc)
+}
+
 func rich() {
 	const w = `xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"`
 	doc := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document ` + w + `><w:body>` +
