@@ -44,9 +44,12 @@ func BenchmarkCaptureJournalHydrate(b *testing.B) {
 		for recs := range s.Groups() {
 			h.ApplyAll(recs)
 			applied += len(recs)
-			if c := h.Completion(); applied == n+2 && c.Completed && c.HasResult {
+			if applied == n+2 {
 				break
 			}
+		}
+		if c := h.Completion(); !c.Completed || !c.HasResult || h.Faulted() {
+			b.Fatalf("the batch did not complete: %+v, faults %v", c, h.Stats().Faults)
 		}
 		if _, err := s.Stop(); err != nil {
 			b.Fatal(err)

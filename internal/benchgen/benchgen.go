@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"eng5np/events"
@@ -67,8 +68,14 @@ func Generate(topics events.Topics, batch string, essays []string, first, n int,
 	}
 	completed, _ := events.NewEnvelope(topics.Completed(), "cj", "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b",
 		events.CJCompleted{EventName: events.CompletedEventName, EntityID: batch, Status: events.StatusCompleted}, nil, at)
+	// The result names every essay, as the CJ service's does (the runner
+	// checks it against the batch).
+	rows := make([]events.EssayResult, 0, len(essays))
+	for i, id := range essays {
+		rows = append(rows, events.EssayResult{EssayID: id, Rank: i + 1, IsAnchor: strings.HasPrefix(id, "ANCHOR_")})
+	}
 	result, _ := events.NewEnvelope(topics.Result(), "cj", "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b",
-		events.AssessmentResult{BatchID: batch, EssayResults: []events.EssayResult{}}, nil, at)
+		events.AssessmentResult{BatchID: batch, EssayResults: rows}, nil, at)
 	var err error
 	if s.Completed, err = json.Marshal(completed); err != nil {
 		return nil, err
