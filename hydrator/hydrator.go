@@ -197,7 +197,7 @@ type Hydrator struct {
 	correlations map[[16]byte]struct{}
 	// warnings are the questionable things found, in journal order.
 	warnings []string
-	reason         string // the last Malformed or Suspicious record's reason
+	reason   string // the last Malformed or Suspicious record's reason
 
 	lastSeq int64
 }

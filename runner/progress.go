@@ -37,16 +37,16 @@ type Progress struct {
 	// first, for a sparkline.
 	Rate []float64
 	// Ranking is every essay, best first, from the latest refit.
-	Ranking          []Ranked
-	ProjectedUSD     float64 // the cost so far scaled to the budget
-	BudgetUSD        float64 // 0: none
-	LastWrite        time.Time
-	Writes           int
-	BrokerErrors     int64
-	LastBrokerErr    string
+	Ranking       []Ranked
+	ProjectedUSD  float64 // the cost so far scaled to the budget
+	BudgetUSD     float64 // 0: none
+	LastWrite     time.Time
+	Writes        int
+	BrokerErrors  int64
+	LastBrokerErr string
 	// BrokerFailing is how many partitions cannot be read now (an error and
 	// no record since): the broker is unreachable while it is above 0.
-	BrokerFailing int
+	BrokerFailing    int
 	WaitingForResult bool // completed seen, waiting for the result within the grace
 }
 
