@@ -62,9 +62,13 @@ type capturer struct {
 	// lastActivity is when a callback of this batch was last applied in
 	// this session.
 	lastActivity time.Time
-	drainTo      capture.Offsets // end offsets taken after the end event
-	outcome      Outcome
-	message      string
+	// folded and head are the journal records folded so far and the chain
+	// after the last of them.
+	folded  int64
+	head    string
+	drainTo capture.Offsets // end offsets taken after the end event
+	outcome Outcome
+	message string
 
 	// Live output.
 	dirty        bool
@@ -230,6 +234,7 @@ func (c *capturer) stopState() StopState {
 // Current) but neither logged again nor counted in the rate.
 func (c *capturer) observe(o hydrator.Observation) {
 	rec := o.Record
+	c.folded, c.head = rec.Seq, rec.Chain
 	ev := RecordEvent{Topic: rec.Topic, Disposition: Disposition(o.Disposition.String()), Current: rec.Capture >= c.n, FaultFields: o.FaultFields}
 	if o.Disposition == hydrator.Applied && o.Event != nil && o.Event.Callback != nil {
 		cb := o.Event.Callback
@@ -356,8 +361,10 @@ func (c *capturer) writeArtefact(outcome Outcome, message string, final bool) (r
 	}
 	a := executeArtefact(c.rec, artefacts.InputsSection(c.snap, c.anchors), c.build, sec, c.hyd.Completion(), st, time.Now())
 	if c.jw != nil {
-		a.Validation.Journal = &artefacts.JournalIntegrity{Records: c.jw.Records(), Chain: artefacts.ChainVerified, Head: c.jw.Head()}
-		if a.Validation.Journal.Head == "" && c.jw.Records() > 0 {
+		// The journal as far as the fold has read it (the writer, owned by
+		// the session, may be ahead).
+		a.Validation.Journal = &artefacts.JournalIntegrity{Records: c.folded, Chain: artefacts.ChainVerified, Head: c.head}
+		if c.head == "" && c.folded > 0 {
 			a.Validation.Journal.Chain = artefacts.ChainLegacy
 		}
 	}
