@@ -97,3 +97,43 @@ func Follow(ctx context.Context, c Conn, start Offsets, opts FollowOptions, deli
 	}()
 	return done, nil
 }
+
+// Discover checks the topics of known every period for partitions that
+// known lacks and hands each new set to add, with each partition's first
+// offset (a partition created while a reader runs holds only records
+// written since), until ctx ends.
+func Discover(ctx context.Context, c Conn, known Offsets, every time.Duration, add func(Offsets)) {
+	seen := known.Clone()
+	topics := make([]string, 0, len(seen))
+	for t := range seen {
+		topics = append(topics, t)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		first, err := StartOffsets(ctx, c, topics)
+		if err != nil {
+			continue // the readers report broker trouble
+		}
+		fresh := Offsets{}
+		for t, ps := range first {
+			for p, off := range ps {
+				if _, ok := seen[t][p]; ok {
+					continue
+				}
+				if fresh[t] == nil {
+					fresh[t] = map[int]int64{}
+				}
+				fresh[t][p], seen[t][p] = off, off
+			}
+		}
+		if len(fresh) > 0 {
+			add(fresh)
+		}
+	}
+}

@@ -88,7 +88,7 @@ func (s *Session) Start(ctx context.Context) error {
 		if every == 0 {
 			every = 10 * time.Second
 		}
-		go s.discover(readCtx, every)
+		go Discover(readCtx, s.Conn, s.From, every, func(fresh Offsets) { _, _ = s.AddPartitions(fresh) })
 	}
 	return nil
 }
@@ -133,32 +133,6 @@ func (s *Session) AddPartitions(offs Offsets) (int, error) {
 		return 0, err
 	}
 	return n, nil
-}
-
-// discover checks the session's topics for new partitions every period;
-// a partition created after the session started holds only records
-// written since, so it is read from its first offset.
-func (s *Session) discover(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.mu.Lock()
-		topics := make([]string, 0, len(s.next))
-		for name := range s.next {
-			topics = append(topics, name)
-		}
-		s.mu.Unlock()
-		first, err := StartOffsets(ctx, s.Conn, topics)
-		if err != nil {
-			continue // the readers report broker trouble
-		}
-		_, _ = s.AddPartitions(first)
-	}
 }
 
 // append journals whatever the readers deliver, in groups (one fsync each),

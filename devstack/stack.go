@@ -228,24 +228,45 @@ func (s *Stack) startReaders(ctx, runCtx context.Context) error {
 		if err != nil {
 			return err
 		}
-		done, err := capture.Follow(runCtx, conn, ends, capture.FollowOptions{
+		opts := capture.FollowOptions{
 			MaxBytes: 16 << 20,
 			OnError: func(topic string, partition int, msg string) {
 				s.log.Warn("stack reader", "topic", topic, "partition", partition, "error", msg)
 			},
-		}, func(m kafka.Message) bool {
+		}
+		ch := t.ch
+		deliver := func(m kafka.Message) bool {
 			select {
-			case t.ch <- m:
+			case ch <- m:
 				return true
 			case <-runCtx.Done():
 				return false
 			}
-		})
-		if err != nil {
+		}
+		follow := func(from capture.Offsets) error {
+			done, err := capture.Follow(runCtx, conn, from, opts, deliver)
+			if err != nil {
+				return err
+			}
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); <-done }()
+			return nil
+		}
+		if err := follow(ends); err != nil {
 			return err
 		}
+		// Like the services' consumer groups, the stack reads partitions
+		// added to its topics while it runs.
 		s.wg.Add(1)
-		go func() { defer s.wg.Done(); <-done }()
+		go func() {
+			defer s.wg.Done()
+			capture.Discover(runCtx, conn, ends, time.Second, func(fresh capture.Offsets) {
+				s.log.Info("stack reader: partitions added", "offsets", fresh)
+				if err := follow(fresh); err != nil {
+					s.log.Warn("stack reader: cannot read the added partitions", "error", err)
+				}
+			})
+		}()
 	}
 	return nil
 }
