@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is written to every artefact; it stays 1.0.x while the
 // schema is a compatible evolution of the reference.
-const SchemaVersion = "1.0.3"
+const SchemaVersion = "1.0.4"
 
 // AssessmentRun is assessment_run.<mode>.json.
 type AssessmentRun struct {
@@ -139,6 +139,9 @@ type BTEntry struct {
 	AnchorGrade     string   `json:"anchor_grade,omitempty"`
 	GradeProjection string   `json:"grade_projection,omitempty"`
 	ServiceTheta    *float64 `json:"service_theta,omitempty"`
+	// Infit and Outfit are the essay's mean-square fit statistics.
+	Infit  float64 `json:"infit"`
+	Outfit float64 `json:"outfit"`
 }
 
 // GradeProjection is one essay's projected grade.
@@ -151,6 +154,13 @@ type GradeProjection struct {
 	AnchorAlignment string             `json:"anchor_alignment,omitempty"`
 	IsAnchor        bool               `json:"is_anchor"`
 	AnchorGrade     string             `json:"anchor_grade,omitempty"`
+	// Set80 and Set95 are the smallest sets of grades, most probable
+	// first, holding at least 80% and 95% of the probability.
+	Set80 []string `json:"grade_set_80"`
+	Set95 []string `json:"grade_set_95"`
+	// LOOGrade is an anchor's grade by the model fitted without it (its
+	// anchor_alignment compares it with the registered grade).
+	LOOGrade string `json:"loo_grade,omitempty"`
 }
 
 // Costs sums what the comparisons cost.
@@ -256,17 +266,64 @@ type Fault struct {
 
 // Reliability summarizes the fit and the comparison design.
 type Reliability struct {
-	SSR                  float64       `json:"ssr"`
-	Alpha                float64       `json:"alpha"`
-	Converged            bool          `json:"converged"`
-	Iterations           int           `json:"iterations"`
-	Components           int           `json:"components"`
-	Undefeated           []string      `json:"undefeated,omitempty"`
-	Winless              []string      `json:"winless,omitempty"`
-	Uncompared           []string      `json:"uncompared,omitempty"`
-	PositionSkew         *PositionSkew `json:"position_skew,omitempty"`
-	EssayAWinRate        *float64      `json:"essay_a_win_rate,omitempty"`
-	DistinctPromptHashes int           `json:"distinct_prompt_hashes"`
+	// Estimator names the fit (docs/STATISTICS.md).
+	Estimator string `json:"estimator"`
+	// SSR is nil when undefined; SSRNote says why, or that it was clamped.
+	SSR        *float64   `json:"ssr"`
+	SSRNote    string     `json:"ssr_note,omitempty"`
+	SplitHalf  *SplitHalf `json:"split_half,omitempty"`
+	Alpha      float64    `json:"alpha"`
+	Converged  bool       `json:"converged"`
+	Iterations int        `json:"iterations"`
+	Components int        `json:"components"`
+	// ComponentSizes are the components' sizes, largest first.
+	ComponentSizes []int         `json:"component_sizes,omitempty"`
+	Excluded       []Excluded    `json:"excluded,omitempty"`
+	Undefeated     []string      `json:"undefeated,omitempty"`
+	Winless        []string      `json:"winless,omitempty"`
+	Uncompared     []string      `json:"uncompared,omitempty"`
+	OrderEffect    *OrderEffect  `json:"order_effect,omitempty"`
+	PositionSkew   *PositionSkew `json:"position_skew,omitempty"`
+	EssayAWinRate  *float64      `json:"essay_a_win_rate,omitempty"`
+	// PairDistance is the compared pairs' mean ability difference over all
+	// pairs'; AdaptivePairing is set when it is below 0.8, and Caveats say
+	// what that and the rest mean for the figures above.
+	PairDistance         float64    `json:"pair_distance,omitempty"`
+	AdaptivePairing      bool       `json:"adaptive_pairing"`
+	Caveats              []string   `json:"caveats,omitempty"`
+	Judges               []JudgeFit `json:"judges,omitempty"`
+	Misfits              []string   `json:"misfits,omitempty"`
+	DistinctPromptHashes int        `json:"distinct_prompt_hashes"`
+}
+
+// SplitHalf is the split-half reliability (median over random splits).
+type SplitHalf struct {
+	Estimate     float64 `json:"estimate"`
+	Min          float64 `json:"min"`
+	Max          float64 `json:"max"`
+	Splits       int     `json:"splits"`
+	LengthFactor float64 `json:"length_factor"`
+}
+
+// OrderEffect is the advantage of slot A in logits, with its SE.
+type OrderEffect struct {
+	Estimate    float64 `json:"estimate"`
+	SE          float64 `json:"se"`
+	Comparisons int     `json:"comparisons"`
+}
+
+// Excluded is an essay without an ability, and why.
+type Excluded struct {
+	EssayID string `json:"essay_id"`
+	Reason  string `json:"reason"`
+}
+
+// JudgeFit is one judge's (provider/model) fit statistics.
+type JudgeFit struct {
+	Judge       string  `json:"judge"`
+	Comparisons int     `json:"comparisons"`
+	Infit       float64 `json:"infit"`
+	Outfit      float64 `json:"outfit"`
 }
 
 // PositionSkew is (times in slot A − times in slot B) over essays.
@@ -285,10 +342,26 @@ type ServiceComparison struct {
 // GradeProjectionStatus tells whether grades were projected and with which
 // bands.
 type GradeProjectionStatus struct {
-	Projected     bool    `json:"projected"`
-	SkippedReason string  `json:"skipped_reason,omitempty"`
-	PooledSD      float64 `json:"pooled_sd,omitempty"`
-	Bands         []Band  `json:"bands,omitempty"`
+	Projected     bool   `json:"projected"`
+	SkippedReason string `json:"skipped_reason,omitempty"`
+	// The grade line: grade k of the scale at Intercept + Slope·k.
+	Intercept  float64 `json:"intercept,omitempty"`
+	Slope      float64 `json:"slope,omitempty"`
+	ResidualSD float64 `json:"residual_sd,omitempty"`
+	// BootstrapDraws carried the anchors' uncertainty into the
+	// probabilities.
+	BootstrapDraws int    `json:"bootstrap_draws,omitempty"`
+	Bands          []Band `json:"bands,omitempty"`
+	// AnchorAlignment counts the anchors by leave-one-out projection.
+	AnchorAlignment *AlignmentCounts `json:"anchor_alignment,omitempty"`
+}
+
+// AlignmentCounts counts anchors projected (each without itself) to their
+// own grade, above it or below it.
+type AlignmentCounts struct {
+	Aligned int `json:"aligned"`
+	Above   int `json:"above"`
+	Below   int `json:"below"`
 }
 
 // Band is one grade's interval; open ends are omitted.
@@ -373,8 +446,9 @@ func InputsSection(s inputs.Snapshot, cj *inputs.AnchorMap) Inputs {
 	return in
 }
 
-// normalize makes absent lists render as [] rather than null.
-func (r *AssessmentRun) normalize() {
+// Normalize makes absent lists render as [] rather than null (Write does
+// it before writing).
+func (r *AssessmentRun) Normalize() {
 	if r.LLMComparisons == nil {
 		r.LLMComparisons = []Comparison{}
 	}

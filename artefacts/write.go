@@ -109,7 +109,7 @@ func Write(dir string, run *AssessmentRun) (WriteResult, error) {
 	run.SchemaVersion = SchemaVersion
 	run.Validation.Manifest = manifest
 	run.Validation.ArtefactChecksum = zeroChecksum
-	run.normalize()
+	run.Normalize()
 	data, err := rundir.MarshalIndent(run)
 	if err != nil {
 		return WriteResult{}, fmt.Errorf("encode artefact: %w", err)

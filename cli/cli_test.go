@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"eng5np/internal/testkit"
 	"eng5np/runner"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,10 +143,11 @@ func TestFitCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
-	if len(res.Items) != 3 || res.Items[0].ID != "b" || res.Alpha != 0.01 || res.Reference != nil || !res.Converged {
+	if len(res.Items) != 3 || res.Items[0].ID != "b" || res.Estimator != "jeffreys" || res.Reference != nil || !res.Converged || res.SSR == nil {
 		t.Errorf("fit output %+v", res)
 	}
-	for _, key := range []string{`"items"`, `"id"`, `"theta"`, `"se"`, `"wins"`, `"losses"`, `"comparisons"`, `"ssr"`, `"iterations"`, `"converged"`, `"alpha"`, `"reference": null`} {
+	for _, key := range []string{`"items"`, `"id"`, `"theta"`, `"se"`, `"wins"`, `"losses"`, `"comparisons"`, `"infit"`, `"outfit"`, `"ssr"`, `"split_half"`,
+		`"uncompared": []`, `"components"`, `"iterations"`, `"converged"`, `"alpha"`, `"reference": null`, `"estimator": "jeffreys"`} {
 		if !strings.Contains(out, key) {
 			t.Errorf("JSON lacks %s", key)
 		}
@@ -202,5 +204,60 @@ func TestEveryCommandHasUsefulHelp(t *testing.T) {
 	code, out, _ := run(t, "config", "--keys")
 	if code != 0 || !strings.Contains(out, "ENG5NP_KAFKA_BOOTSTRAP, KAFKA_BOOTSTRAP_SERVERS") {
 		t.Errorf("config --keys: %d\n%s", code, out)
+	}
+}
+
+// fit reads essay_a,essay_b,winner files (the orientation known: the order
+// effect is fitted), names the components and the items left out, reports
+// an undefined SSR as null, and --alpha selects the service's estimator.
+func TestFitOrientedAndEstimators(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("essay_a,essay_b,winner,judge\n")
+	ids := []string{"p", "q", "r", "s", "t"}
+	for i := 0; i < 40; i++ {
+		a, c := ids[i%5], ids[(i*2+1)%5]
+		if a == c {
+			c = ids[(i+1)%5]
+		}
+		w := a
+		if i%3 == 0 {
+			w = c
+		}
+		fmt.Fprintf(&b, "%s,%s,%s,mock/m\n", a, c, w)
+	}
+	b.WriteString("x,y,x,mock/m\n")
+	oriented := filepath.Join(dir, "o.csv")
+	_ = os.WriteFile(oriented, []byte(b.String()), 0o600)
+	code, out, errs := run(t, "fit", "--comparisons", oriented)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res fitOutput
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.OrderEffect == nil || res.OrderEffect.Comparisons != 40 || len(res.Components) != 2 || len(res.Items) != 5 ||
+		len(res.Excluded) != 2 || len(res.Judges) != 1 || res.Judges[0].Judge != "mock/m" {
+		t.Errorf("oriented fit %+v", res)
+	}
+	if !strings.Contains(errs, "x has no ability") {
+		t.Errorf("no note about the left-out items:\n%s", errs)
+	}
+
+	tiny := filepath.Join(dir, "t.csv")
+	_ = os.WriteFile(tiny, []byte("winner,loser\na,b\nb,a\n"), 0o600)
+	code, out, errs = run(t, "fit", "--comparisons", tiny)
+	if code != 0 || !strings.Contains(out, `"ssr": null`) || !strings.Contains(out, `"ssr_note": "undefined`) {
+		t.Errorf("tiny fit: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = run(t, "fit", "--comparisons", oriented, "--alpha", "0.01")
+	if code != 0 || !strings.Contains(out, `"estimator": "alpha"`) || !strings.Contains(out, `"alpha": 0.01`) {
+		t.Errorf("--alpha 0.01: exit %d\n%s", code, out)
+	}
+	code, _, errs = run(t, "fit", "--comparisons", oriented, "--estimator", "bayes")
+	if code != 2 || !strings.Contains(errs, "jeffreys, alpha, ml") {
+		t.Errorf("unknown estimator: exit %d %s", code, errs)
 	}
 }

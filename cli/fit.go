@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,35 +15,61 @@ import (
 	"eng5np/scoring"
 )
 
+// fitOutput is `eng5np fit`'s JSON.
 type fitOutput struct {
-	Items      []scoring.Item `json:"items"`
-	SSR        float64        `json:"ssr"`
-	Iterations int            `json:"iterations"`
-	Converged  bool           `json:"converged"`
-	Alpha      float64        `json:"alpha"`
-	Reference  *string        `json:"reference"`
-	Notes      []string       `json:"notes,omitempty"`
+	Estimator string         `json:"estimator"`
+	Items     []scoring.Item `json:"items"`
+	// SSR is null when undefined (ssr_note says why).
+	SSR          *float64                 `json:"ssr"`
+	SSRNote      string                   `json:"ssr_note,omitempty"`
+	SplitHalf    *scoring.SplitHalfResult `json:"split_half"`
+	OrderEffect  *scoring.OrderEffect     `json:"order_effect,omitempty"`
+	Uncompared   []string                 `json:"uncompared"`
+	Excluded     []scoring.Excluded       `json:"excluded,omitempty"`
+	Components   [][]string               `json:"components"`
+	Judges       []scoring.JudgeFit       `json:"judges,omitempty"`
+	Misfits      []string                 `json:"misfits,omitempty"`
+	PairDistance float64                  `json:"pair_distance"`
+	Adaptive     bool                     `json:"adaptive_pairing"`
+	Iterations   int                      `json:"iterations"`
+	Converged    bool                     `json:"converged"`
+	Alpha        float64                  `json:"alpha"`
+	Reference    *string                  `json:"reference"`
+	Notes        []string                 `json:"notes,omitempty"`
 }
 
 func newFitCmd(e *env) *cobra.Command {
-	var file, reference, format string
+	var file, reference, format, estimator string
 	var alpha float64
+	var splits int
+	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "fit --comparisons FILE",
-		Short: "Fit Bradley–Terry abilities with standard errors to a comparisons CSV or a run directory",
-		Long: `fit estimates each item's Bradley–Terry ability (theta, on the logit scale) and its
-standard error from the observed Fisher information, and reports wins, losses,
-the scale separation reliability (SSR) and convergence.
+		Short: "Fit Bradley–Terry abilities with standard errors, reliability and fit statistics to comparisons",
+		Long: `fit estimates each item's Bradley–Terry ability (theta, on the logit scale) with its
+standard error, and reports wins, losses, infit and outfit per item, the scale
+separation reliability (SSR), the split-half reliability, the order effect, judge
+fit and the comparison graph's components (docs/STATISTICS.md explains each).
 
 --comparisons takes a CSV file with the header winner,loser (one row per judged
-pair; repeated pairs count every time) or a run directory, whose artefact's
-succeeded comparisons are used.
+pair; repeated pairs count every time), or essay_a,essay_b,winner (winner the
+winning essay's id: the pair's orientation is known, so the advantage of slot A
+is fitted with the abilities), with an optional judge column; or a run directory,
+whose artefact's succeeded comparisons are used (oriented, judged by their
+provider/model, focused on the anchors' component).
 
---alpha regularizes the fit as the production CJ service does (choix's ILSR with
-the same alpha); 0 gives the pure maximum-likelihood estimate, which does not
-exist when an item won or lost every comparison: fit then names those items.
-Thetas are mean-centred; with --reference ID they are relative to that item, whose
-SE is 0, and the SEs match R BradleyTerry2's for refcat = ID.
+--estimator jeffreys (the default) maximizes the likelihood under Jeffreys'
+independence prior: items that won or lost every comparison get finite,
+honest abilities, and only the connected component of the anchors (or, for a
+file, the largest) is fitted; the rest are listed. --estimator alpha (or
+--alpha X) is the production CJ service's estimator (choix's ILSR with alpha X,
+every item). --alpha 0 (or --estimator ml) is the plain maximum-likelihood fit,
+which does not exist when an item won or lost every comparison: fit then names
+those items. Thetas are mean-centred; with --reference ID they are relative to
+that item, whose SE is 0, and the ML SEs match R BradleyTerry2's for refcat = ID.
+
+The split halves are seeded by --seed (for a run directory: its batch), so the
+same data always gives the same figures.
 
 Exit status: 0 on success, 2 for an unreadable file (naming the line) or data
 with no estimate.`,
@@ -52,7 +79,7 @@ with no estimate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
-				return exitf(runner.ExitUsage, "pass --comparisons FILE (CSV with winner,loser) or a run directory", "no comparisons given")
+				return exitf(runner.ExitUsage, "pass --comparisons FILE (CSV with winner,loser or essay_a,essay_b,winner) or a run directory", "no comparisons given")
 			}
 			if format != "json" && format != "table" {
 				return exitf(runner.ExitUsage, "use --format json or --format table", "unknown format %q", format)
@@ -60,17 +87,29 @@ with no estimate.`,
 			if math.IsNaN(alpha) || math.IsInf(alpha, 0) || alpha < 0 {
 				return exitf(runner.ExitUsage, "use --alpha 0 (pure MLE) or a small positive number such as 0.01", "--alpha %v is not a number ≥ 0", alpha)
 			}
-			cs, items, err := runner.FitData(file)
+			opts := scoring.DefaultOptions()
+			switch {
+			case cmd.Flags().Changed("estimator"):
+				opts.Estimator, opts.Alpha = estimator, alpha
+			case cmd.Flags().Changed("alpha"):
+				opts.Estimator, opts.Alpha = scoring.EstimatorAlpha, alpha
+			}
+			if !contains(scoring.Estimators, opts.Estimator) {
+				return exitf(runner.ExitUsage, "use --estimator "+strings.Join(scoring.Estimators, ", "), "unknown estimator %q", opts.Estimator)
+			}
+			if opts.Estimator == scoring.EstimatorAlpha && alpha == 0 {
+				opts.Estimator = scoring.EstimatorML
+			}
+			opts.Reference = reference
+			in, err := runner.FitData(file)
 			if err != nil {
 				return err
 			}
-			opts := scoring.DefaultOptions()
-			opts.Alpha = alpha
-			opts.Reference = reference
-			if alpha > 0 {
-				opts.Items = items
+			if opts.Estimator != scoring.EstimatorML {
+				opts.Items = in.Items
 			}
-			res, err := scoring.Fit(cs, opts)
+			opts.Focus = in.Anchors
+			res, err := scoring.Fit(in.Comparisons, opts)
 			if err != nil {
 				var nm *scoring.NoMLEError
 				if errors.As(err, &nm) {
@@ -79,6 +118,14 @@ with no estimate.`,
 				return exitf(runner.ExitUsage, "check the comparisons file", "%s: %v", file, err)
 			}
 			out := toFitOutput(res)
+			if !cmd.Flags().Changed("seed") && in.Seed != "" {
+				seed = scoring.Seed(in.Seed)
+			}
+			if sh, err := scoring.SplitHalf(in.Comparisons, opts, splits, seed); err == nil {
+				out.SplitHalf = &sh
+			} else {
+				out.Notes = append(out.Notes, "split-half: "+err.Error())
+			}
 			if format == "table" {
 				printFitTable(e.stdout, out)
 			} else {
@@ -95,15 +142,32 @@ with no estimate.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&file, "comparisons", "", "CSV file with the header winner,loser, or a run directory")
-	f.Float64Var(&alpha, "alpha", scoring.DefaultAlpha, "regularization (0 = pure maximum likelihood)")
+	f.StringVar(&file, "comparisons", "", "CSV file (winner,loser or essay_a,essay_b,winner), or a run directory")
+	f.StringVar(&estimator, "estimator", scoring.EstimatorJeffreys, "estimator: "+strings.Join(scoring.Estimators, ", "))
+	f.Float64Var(&alpha, "alpha", scoring.DefaultAlpha, "the alpha estimator's regularization (given alone it selects that estimator; 0 = plain maximum likelihood)")
 	f.StringVar(&reference, "reference", "", "item whose ability is fixed at 0 (its SE is 0); default: mean-centred thetas")
 	f.StringVar(&format, "format", "json", "output format: json or table")
+	f.IntVar(&splits, "splits", scoring.DefaultSplits, "random halvings for the split-half reliability")
+	f.Uint64Var(&seed, "seed", 1, "seed of the split halves (default for a run directory: its batch)")
 	return cmd
 }
 
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
 func toFitOutput(res *scoring.Result) fitOutput {
-	out := fitOutput{SSR: res.SSR, Iterations: res.Iterations, Converged: res.Converged, Alpha: res.Alpha, Notes: res.Notes()}
+	out := fitOutput{Estimator: res.Estimator, SSR: res.SSR, SSRNote: res.SSRNote, OrderEffect: res.Order, Uncompared: res.Uncompared,
+		Excluded: res.Excluded, Components: res.Components, Judges: res.Judges, Misfits: res.Misfits, PairDistance: res.PairDistance,
+		Adaptive: res.Adaptive(), Iterations: res.Iterations, Converged: res.Converged, Alpha: res.Alpha, Notes: res.Notes()}
+	if out.Uncompared == nil {
+		out.Uncompared = []string{}
+	}
 	if res.Reference != "" {
 		ref := res.Reference
 		out.Reference = &ref
@@ -115,14 +179,30 @@ func toFitOutput(res *scoring.Result) fitOutput {
 
 func printFitTable(w io.Writer, out fitOutput) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\tid\ttheta\tse\twins\tlosses\tcomparisons\t")
+	fmt.Fprintln(tw, "rank\tid\ttheta\tse\twins\tlosses\tcomparisons\tinfit\toutfit\t")
 	for i, it := range out.Items {
-		fmt.Fprintf(tw, "%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d\t\n", i+1, it.ID, it.Theta, it.SE, it.Wins, it.Losses, it.Comparisons)
+		fmt.Fprintf(tw, "%d\t%s\t%.4f\t%.4f\t%d\t%d\t%d\t%.2f\t%.2f\t\n", i+1, it.ID, it.Theta, it.SE, it.Wins, it.Losses, it.Comparisons, it.Infit, it.Outfit)
 	}
 	tw.Flush()
 	ref := "mean-centred"
 	if out.Reference != nil {
 		ref = "reference " + *out.Reference
 	}
-	fmt.Fprintf(w, "SSR %.4f   alpha %g   %s   %d iterations, converged %v\n", out.SSR, out.Alpha, ref, out.Iterations, out.Converged)
+	ssr := "undefined"
+	if out.SSR != nil {
+		ssr = fmt.Sprintf("%.4f", *out.SSR)
+	}
+	fmt.Fprintf(w, "estimator %s   SSR %s   %s   %d iterations, converged %v\n", out.Estimator, ssr, ref, out.Iterations, out.Converged)
+	if sh := out.SplitHalf; sh != nil {
+		fmt.Fprintf(w, "split-half %.4f (range %.4f–%.4f over %d splits)\n", sh.Estimate, sh.Min, sh.Max, sh.Splits)
+	}
+	if o := out.OrderEffect; o != nil {
+		fmt.Fprintf(w, "order effect (slot A) %+.4f ± %.4f over %d oriented comparisons\n", o.Estimate, o.SE, o.Comparisons)
+	}
+	for _, j := range out.Judges {
+		fmt.Fprintf(w, "judge %s: %d comparisons, infit %.2f, outfit %.2f\n", j.Judge, j.Comparisons, j.Infit, j.Outfit)
+	}
+	if len(out.Misfits) > 0 {
+		fmt.Fprintf(w, "misfitting items (infit above mean + 2 SD): %s\n", strings.Join(out.Misfits, ", "))
+	}
 }

@@ -372,7 +372,8 @@ func (s *cjService) fit(b *cjBatch) *scoring.Result {
 		}
 		return cs[i].Loser < cs[j].Loser
 	})
-	opts := scoring.DefaultOptions()
+	// The service's own estimator: choix's ILSR with alpha 0.01.
+	opts := scoring.ServiceOptions()
 	opts.Items = b.pairs.essays
 	res, err := scoring.Fit(cs, opts)
 	if err != nil {
@@ -472,7 +473,7 @@ func (s *cjService) result(b *cjBatch, fit *scoring.Result) events.AssessmentRes
 	lo, hi := items[len(items)-1].Theta, items[0].Theta
 	grades := map[string]string{}
 	if scale, err := scoring.LookupScale(b.gradeScale); err == nil && len(b.anchors) > 0 {
-		if proj, err := scoring.ProjectGrades(scale, items, b.anchors); err == nil {
+		if proj, err := scoring.ProjectGrades(scale, items, b.anchors, scoring.ProjectOptions{Draws: -1}); err == nil {
 			for _, p := range proj.Projections {
 				grades[p.EssayID] = p.Grade
 			}

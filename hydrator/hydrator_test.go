@@ -165,8 +165,15 @@ func TestFoldOutcomes(t *testing.T) {
 	if sec.Costs.TotalUSD != 0.003833 || sec.Costs.TokenCounts[0].USD != 0.003833 || sec.Costs.TokenCounts[0].PromptTokens != 3000 {
 		t.Errorf("costs %+v", sec.Costs)
 	}
-	if len(sec.BTSummary) != len(snap.Essays()) {
-		t.Errorf("bt_summary covers %d of %d essays", len(sec.BTSummary), len(snap.Essays()))
+	// The essays never compared have no ability: they are listed, with
+	// the reason, instead.
+	if len(sec.BTSummary)+len(sec.Reliability.Excluded) != len(snap.Essays()) || len(sec.BTSummary) != 3 {
+		t.Errorf("bt_summary covers %d of %d essays, %d excluded", len(sec.BTSummary), len(snap.Essays()), len(sec.Reliability.Excluded))
+	}
+	for _, x := range sec.Reliability.Excluded {
+		if x.Reason != "never compared" {
+			t.Errorf("excluded %+v", x)
+		}
 	}
 	for _, e := range sec.BTSummary {
 		if e.StandardError <= 0 || math.IsNaN(e.Theta) {
@@ -188,7 +195,7 @@ func TestFoldOutcomes(t *testing.T) {
 			t.Errorf("%s: probabilities sum to %v", g.EssayID, sum)
 		}
 	}
-	if sec.ServiceComparison == nil || sec.ServiceComparison.Compared != len(snap.Students) {
+	if sec.ServiceComparison == nil || sec.ServiceComparison.Compared != 2 {
 		t.Errorf("service comparison %+v", sec.ServiceComparison)
 	}
 	if !sec.ManifestStatus.Complete || sec.Skipped["duplicate"] != 3 || sec.ObservedEvents["comparison_result"] != 8 {

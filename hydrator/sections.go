@@ -73,26 +73,49 @@ func (h *Hydrator) artefactFaults() []artefacts.Fault {
 
 func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
-// Fit refits Bradley–Terry to the succeeded comparisons with alpha 0.01,
-// over every essay of the batch, so each has a finite theta and SE even
-// before its first comparison.
-func (h *Hydrator) Fit() (*scoring.Result, error) {
+// comparisons are the succeeded comparisons, oriented (the winner's slot)
+// and with their judge (provider/model).
+func (h *Hydrator) comparisons() []scoring.Comparison {
 	cs := make([]scoring.Comparison, 0, h.succeeded)
 	h.entries.each(func(e entry) {
+		m := h.models[e.pm]
+		judge := m.Provider + "/" + m.Model
 		switch e.win {
 		case 1:
-			cs = append(cs, scoring.Comparison{Winner: h.essays[e.a].id, Loser: h.essays[e.b].id})
+			cs = append(cs, scoring.Comparison{Winner: h.essays[e.a].id, Loser: h.essays[e.b].id, Slot: scoring.SlotA, Judge: judge})
 		case 0:
-			cs = append(cs, scoring.Comparison{Winner: h.essays[e.b].id, Loser: h.essays[e.a].id})
+			cs = append(cs, scoring.Comparison{Winner: h.essays[e.b].id, Loser: h.essays[e.a].id, Slot: scoring.SlotB, Judge: judge})
 		}
 	})
+	return cs
+}
+
+// fitOptions are the batch's fit: the default estimator with the order
+// effect, every essay listed, the anchors' component focused.
+func (h *Hydrator) fitOptions() scoring.Options {
 	opts := scoring.DefaultOptions()
 	opts.Items = make([]string, len(h.essays))
 	for i, e := range h.essays {
 		opts.Items[i] = e.id
+		if e.isAnchor {
+			opts.Focus = append(opts.Focus, e.id)
+		}
 	}
-	return scoring.Fit(cs, opts)
+	return opts
 }
+
+// Fit refits Bradley–Terry to the succeeded comparisons (docs/STATISTICS.md):
+// the essays of the anchors' connected component get abilities; essays never
+// compared, or not linked to the anchors, are listed as excluded. With no
+// comparison yet it returns scoring.ErrNoComparisons.
+func (h *Hydrator) Fit() (*scoring.Result, error) {
+	return scoring.Fit(h.comparisons(), h.fitOptions())
+}
+
+// seed is the batch's seed for every random step of the statistics
+// (split halves, the projection's bootstrap): the same journal always folds
+// to the same bytes.
+func (h *Hydrator) seed() uint64 { return scoring.Seed(h.cfg.BatchUUID) }
 
 // Ranked is one essay's place on the theta scale, for live displays.
 type Ranked struct {
@@ -104,9 +127,13 @@ type Ranked struct {
 	Compared int
 }
 
-// Ranking refits and returns every essay, best first.
-func (h *Hydrator) Ranking() ([]Ranked, error) {
-	res, err := h.Fit()
+// Ranking refits and returns every fitted essay, best first. Without
+// withSE it refits the abilities only (SE 0), cheap enough for a live
+// display of a large batch.
+func (h *Hydrator) Ranking(withSE bool) ([]Ranked, error) {
+	opts := h.fitOptions()
+	opts.SkipSE = !withSE
+	res, err := scoring.Fit(h.comparisons(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -195,15 +222,22 @@ func (h *Hydrator) Sections(src Source) (*Sections, error) {
 	s.ManifestStatus = artefacts.ManifestStatus{Complete: len(h.faults) == 0, Faults: h.artefactFaults()}
 
 	fit, err := h.Fit()
-	if err != nil {
+	switch {
+	case errors.Is(err, scoring.ErrNoComparisons):
+		// Nothing to fit yet: no ability, no projection.
+		s.BTSummary, s.GradeProjections = []artefacts.BTEntry{}, []artefacts.GradeProjection{}
+		s.GradeProjectionStatus = artefacts.GradeProjectionStatus{SkippedReason: "no succeeded comparison yet"}
+		s.Reliability = h.reliability(nil)
+	case err != nil:
 		return nil, fmt.Errorf("refit: %w", err)
+	default:
+		s.BTSummary, s.GradeProjections, s.GradeProjectionStatus, err = h.summary(fit)
+		if err != nil {
+			return nil, err
+		}
+		s.Reliability = h.reliability(fit)
+		s.ServiceComparison = h.serviceComparison(fit)
 	}
-	s.BTSummary, s.GradeProjections, s.GradeProjectionStatus, err = h.summary(fit)
-	if err != nil {
-		return nil, err
-	}
-	s.Reliability = h.reliability(fit)
-	s.ServiceComparison = h.serviceComparison(fit)
 	projected := map[string]string{}
 	for _, g := range s.GradeProjections {
 		projected[g.EssayID] = g.Grade
@@ -318,7 +352,8 @@ func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefact
 			anchors[e.id] = e.grade
 		}
 	}
-	proj, err := scoring.ProjectGrades(scale, fit.Items, anchors)
+	pitems, pcov := fit.ForProjection()
+	proj, err := scoring.ProjectGrades(scale, pitems, anchors, scoring.ProjectOptions{Cov: pcov, Seed: h.seed()})
 	if err != nil {
 		return nil, nil, artefacts.GradeProjectionStatus{}, err
 	}
@@ -334,7 +369,7 @@ func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefact
 		idx := h.indexOfID(it.ID)
 		e := h.essays[idx]
 		entry := artefacts.BTEntry{EssayID: it.ID, Theta: it.Theta, StandardError: it.SE, Rank: rank + 1,
-			ComparisonCount: it.Comparisons, Wins: it.Wins, Losses: it.Losses, IsAnchor: e.isAnchor}
+			ComparisonCount: it.Comparisons, Wins: it.Wins, Losses: it.Losses, IsAnchor: e.isAnchor, Infit: it.Infit, Outfit: it.Outfit}
 		if e.isAnchor {
 			entry.AnchorGrade = e.grade
 		}
@@ -345,7 +380,8 @@ func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefact
 		if p, ok := byID[it.ID]; ok {
 			entry.GradeProjection = p.Grade
 			g := artefacts.GradeProjection{EssayID: it.ID, GradeScale: scale.Name, Grade: p.Grade, Probabilities: p.Probabilities,
-				PrimaryAnchorID: p.PrimaryAnchorID, AnchorAlignment: p.Alignment, IsAnchor: p.IsAnchor}
+				PrimaryAnchorID: p.PrimaryAnchorID, AnchorAlignment: p.Alignment, IsAnchor: p.IsAnchor, Set80: p.Set80, Set95: p.Set95,
+				LOOGrade: p.LOOGrade}
 			if p.IsAnchor {
 				g.AnchorGrade = p.AnchorGrade
 			}
@@ -355,7 +391,9 @@ func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefact
 	}
 	status := artefacts.GradeProjectionStatus{Projected: proj.Model != nil, SkippedReason: proj.Skipped}
 	if proj.Model != nil {
-		status.PooledSD = proj.Model.PooledSD
+		m := proj.Model
+		status.Intercept, status.Slope, status.ResidualSD, status.BootstrapDraws = m.Intercept, m.Slope, m.ResidualSD, m.Draws
+		status.AnchorAlignment = &artefacts.AlignmentCounts{Aligned: proj.Aligned, Above: proj.Above, Below: proj.Below}
 		for _, b := range proj.Model.Bands {
 			band := artefacts.Band{Grade: b.Grade, Anchors: b.Anchors}
 			if !math.IsInf(b.Lower, 0) {
@@ -376,10 +414,52 @@ func (h *Hydrator) summary(fit *scoring.Result) ([]artefacts.BTEntry, []artefact
 	return bt, gp, status, nil
 }
 
+// splitsFor is how many random halvings the split-half estimate takes: the
+// default for batches up to 20,000 comparisons, fewer above.
+func splitsFor(comparisons int) int {
+	if comparisons > 20000 {
+		return 6
+	}
+	return scoring.DefaultSplits
+}
+
+// reliability is the artefact's validation.reliability (fit nil: nothing
+// fitted yet).
 func (h *Hydrator) reliability(fit *scoring.Result) artefacts.Reliability {
-	r := artefacts.Reliability{SSR: fit.SSR, Alpha: fit.Alpha, Converged: fit.Converged, Iterations: fit.Iterations,
-		Components: len(fit.Components), Undefeated: fit.Undefeated, Winless: fit.Winless, Uncompared: fit.Uncompared,
-		DistinctPromptHashes: len(h.prompts)}
+	r := artefacts.Reliability{Estimator: scoring.EstimatorJeffreys, DistinctPromptHashes: len(h.prompts)}
+	if fit == nil {
+		r.SSRNote = "undefined: no succeeded comparison yet"
+		for _, e := range h.essays {
+			r.Excluded = append(r.Excluded, artefacts.Excluded{EssayID: e.id, Reason: "never compared"})
+		}
+		sort.Slice(r.Excluded, func(a, b int) bool { return r.Excluded[a].EssayID < r.Excluded[b].EssayID })
+	} else {
+		r.Estimator, r.SSR, r.SSRNote, r.Alpha, r.Converged, r.Iterations = fit.Estimator, fit.SSR, fit.SSRNote, fit.Alpha, fit.Converged, fit.Iterations
+		r.Components, r.Undefeated, r.Winless, r.Uncompared, r.Misfits = len(fit.Components), fit.Undefeated, fit.Winless, fit.Uncompared, fit.Misfits
+		for _, c := range fit.Components {
+			r.ComponentSizes = append(r.ComponentSizes, len(c))
+		}
+		for _, e := range fit.Excluded {
+			r.Excluded = append(r.Excluded, artefacts.Excluded{EssayID: e.ID, Reason: e.Reason})
+		}
+		for _, j := range fit.Judges {
+			r.Judges = append(r.Judges, artefacts.JudgeFit{Judge: j.Judge, Comparisons: j.Comparisons, Infit: j.Infit, Outfit: j.Outfit})
+		}
+		if o := fit.Order; o != nil {
+			r.OrderEffect = &artefacts.OrderEffect{Estimate: o.Estimate, SE: o.SE, Comparisons: o.Comparisons}
+		}
+		r.PairDistance, r.AdaptivePairing = fit.PairDistance, fit.Adaptive()
+		if r.AdaptivePairing {
+			r.Caveats = append(r.Caveats, fmt.Sprintf("the pairing was adaptive (compared pairs were %.0f%% as far apart in ability as random pairs): "+
+				"SSR overstates reliability under adaptive pairing (Bramley 2015; Bramley & Vitello 2019); rely on the split-half estimate", 100*fit.PairDistance))
+		}
+		if sh, err := scoring.SplitHalf(h.comparisons(), h.fitOptions(), splitsFor(h.succeeded), h.seed()); err == nil {
+			r.SplitHalf = &artefacts.SplitHalf{Estimate: sh.Estimate, Min: sh.Min, Max: sh.Max, Splits: sh.Splits, LengthFactor: sh.Factor}
+		}
+		if len(r.Excluded) > 0 {
+			r.Caveats = append(r.Caveats, fmt.Sprintf("%d essay(s) have no ability and no grade projection (listed under excluded with the reason)", len(r.Excluded)))
+		}
+	}
 	if h.entries.len() > 0 {
 		maxAbs, sum := 0, 0
 		for i := range h.essays {

@@ -160,20 +160,41 @@ func ParseAnchorsCSV(r io.Reader) ([]AnchorRow, []error) {
 	return rows, errs
 }
 
-// ParseComparisonsCSV reads a comparisons file with the header winner,loser
-// (case-insensitive; extra columns ignored). An error names the line.
+// ParseComparisonsCSV reads a comparisons file with the header
+// winner,loser, or essay_a,essay_b,winner (the winning essay's id; the
+// orientation is then known, for the order effect), and an optional judge
+// column (case-insensitive; extra columns ignored). An error names the line.
 func ParseComparisonsCSV(name string, r io.Reader) ([]scoring.Comparison, error) {
 	t, err := readCSV(name, r, 1<<30)
 	if err != nil {
 		return nil, err
 	}
 	w, l := t.column("winner", "winner_id"), t.column("loser", "loser_id")
-	if w < 0 || l < 0 {
-		return nil, &LineError{File: name, Line: 1, Msg: fmt.Sprintf("header %q must name the columns winner and loser", strings.Join(t.header, ","))}
+	ea, eb := t.column("essay_a", "essay_a_id"), t.column("essay_b", "essay_b_id")
+	judge := t.column("judge")
+	oriented := ea >= 0 && eb >= 0 && w >= 0
+	if !oriented && (w < 0 || l < 0) {
+		return nil, &LineError{File: name, Line: 1, Msg: fmt.Sprintf("header %q must name the columns winner and loser, or essay_a, essay_b and winner (the winning essay's id)", strings.Join(t.header, ","))}
 	}
 	out := make([]scoring.Comparison, 0, len(t.rows))
 	for i, rec := range t.rows {
-		c := scoring.Comparison{Winner: field(rec, w), Loser: field(rec, l)}
+		var c scoring.Comparison
+		if oriented {
+			a, b, win := field(rec, ea), field(rec, eb), field(rec, w)
+			switch win {
+			case a:
+				c = scoring.Comparison{Winner: a, Loser: b, Slot: scoring.SlotA}
+			case b:
+				c = scoring.Comparison{Winner: b, Loser: a, Slot: scoring.SlotB}
+			default:
+				return nil, &LineError{File: name, Line: t.lines[i], Msg: fmt.Sprintf("winner %q is neither essay_a %q nor essay_b %q", win, a, b)}
+			}
+		} else {
+			c = scoring.Comparison{Winner: field(rec, w), Loser: field(rec, l)}
+		}
+		if judge >= 0 {
+			c.Judge = field(rec, judge)
+		}
 		switch {
 		case c.Winner == "" || c.Loser == "":
 			return nil, &LineError{File: name, Line: t.lines[i], Msg: "winner and loser must both be given"}

@@ -21,6 +21,7 @@ import (
 const (
 	minWriteInterval = time.Second            // live artefact writes at most this often
 	rankInterval     = time.Second            // live ranking refits
+	seInterval       = 10 * time.Second       // live ranking's standard errors
 	progressInterval = 250 * time.Millisecond // progress events
 	rateWindow       = 60                     // seconds kept for the rate sparkline
 	endOffsetsRetry  = time.Second            // wait before asking again for the drain target
@@ -77,6 +78,7 @@ type capturer struct {
 	writes       int
 	lastProgress time.Time
 	lastRank     time.Time
+	lastSE       time.Time
 	ranking      []Ranked
 	rate         []rateBucket
 }
@@ -309,7 +311,16 @@ func (c *capturer) progress(now time.Time) Progress {
 	st := c.hyd.Stats()
 	if now.Sub(c.lastRank) >= rankInterval {
 		c.lastRank = now
-		if rk, err := c.hyd.Ranking(); err == nil {
+		// Abilities every refresh; standard errors at a slower cadence
+		// (a large batch's SEs take a while), the last ones shown between.
+		withSE := now.Sub(c.lastSE) >= seInterval
+		if withSE {
+			c.lastSE = now
+		}
+		if rk, err := c.hyd.Ranking(withSE); err == nil {
+			if !withSE {
+				keepSE(rk, c.ranking)
+			}
 			c.ranking = rankedOf(rk)
 		}
 	}
@@ -430,7 +441,9 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 	}
 	s.SlowestModel, s.PriciestModel = modelExtremes(sec, st)
 	s.Next, s.Resumable = nextStep(outcome, c.dir, c.rec)
-	s.Warnings = sec.Warnings
+	// What the run found questionable, then what the statistics' reader
+	// must know (essays without an ability, adaptive pairing).
+	s.Warnings = append(append([]string(nil), sec.Warnings...), sec.Reliability.Caveats...)
 	c.rep.Report(FinishedEvent{Summary: s})
 	return s
 }
@@ -497,4 +510,15 @@ func nextStep(o Outcome, dir string, rec *RunRecord) (next string, resumable boo
 		return cmd, true
 	}
 	return "", false
+}
+
+// keepSE gives a θ-only ranking the standard errors of the last full one.
+func keepSE(rk []hydrator.Ranked, last []Ranked) {
+	se := make(map[string]float64, len(last))
+	for _, r := range last {
+		se[r.ID] = r.SE
+	}
+	for i := range rk {
+		rk[i].SE = se[rk[i].ID]
+	}
 }

@@ -77,6 +77,7 @@ func Verify(dir string) (*artefacts.VerifyReport, error) {
 	build := artefacts.Build{RunnerVersion: onDisk.Metadata.RunnerVersion, GitSHA: onDisk.Metadata.GitSHA}
 	st, _ := finalStatus(rd)
 	rebuilt := f.artefact(rd, build, st, time.Now())
+	rebuilt.Normalize() // as Write does
 	if ji := onDisk.Validation.Journal; ji != nil && f.integrity(dir) != nil {
 		got := f.integrity(dir)
 		if !reflect.DeepEqual(ji.Breaks, got.Breaks) || !reflect.DeepEqual(ji.BadLines, got.BadLines) {

@@ -25,9 +25,9 @@ func BenchmarkFit(b *testing.B) {
 					continue
 				}
 				if r.Float64() < sigmoid(theta[i]-theta[j]) {
-					cs = append(cs, Comparison{ids[i], ids[j]})
+					cs = append(cs, Comparison{Winner: ids[i], Loser: ids[j]})
 				} else {
-					cs = append(cs, Comparison{ids[j], ids[i]})
+					cs = append(cs, Comparison{Winner: ids[j], Loser: ids[i]})
 				}
 			}
 			b.ResetTimer()

@@ -3,42 +3,57 @@ package scoring
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // Band is one grade's interval on the theta scale: (Lower, Upper].
 type Band struct {
 	Grade string
-	Lower float64 // -Inf for the below-lowest band
+	Lower float64 // -Inf for the lowest band
 	Upper float64 // +Inf for the top band
 	// Mean is the grade's modelled position (NaN for the below-lowest band);
-	// Anchors is how many anchors of that grade informed it.
+	// Anchors is how many anchors of that grade informed the model.
 	Mean    float64
 	Anchors int
 }
 
-// GradeModel is the fitted anchor model of a scale.
+// GradeModel is the fitted anchor model of a scale: every grade of the
+// scale at Intercept + Slope·k (k its position, lowest 0), bands between
+// the midpoints, and below the lowest grade's band the scale's below-lowest
+// grade when it has one.
 type GradeModel struct {
-	Scale Scale
-	// Bands run from the below-lowest band up to the highest anchored grade.
-	Bands []Band
-	// PooledSD is the within-grade standard deviation of anchor thetas.
-	PooledSD float64
+	Scale     Scale
+	Bands     []Band
+	Intercept float64
+	Slope     float64
+	// ResidualSD is the anchors' scatter around the line (0 with two).
+	ResidualSD float64
+	// Draws is how many parametric bootstrap draws of the anchors carried
+	// their uncertainty into the probabilities.
+	Draws int
 }
 
 // Projection is one essay's projected grade.
 type Projection struct {
 	EssayID string
 	Grade   string
-	// Probabilities maps every band's grade to the probability that the
-	// essay's ability lies in it; they sum to 1.
-	Probabilities   map[string]float64
+	// Probabilities maps every grade of the scale (and the below-lowest
+	// grade) to the probability that the essay belongs to it; they sum to 1.
+	Probabilities map[string]float64
+	// Set80 and Set95 are the smallest sets of grades, most probable first,
+	// holding at least 80% and 95% of the probability.
+	Set80, Set95    []string
 	PrimaryAnchorID string
 	IsAnchor        bool
 	AnchorGrade     string
-	// Alignment is set for anchors: "aligned", "above" or "below" comparing
-	// the projected grade with the registered one.
+	// LOOGrade is, for an anchor, the grade it projects to by a model
+	// fitted without it; Alignment compares it with the registered grade:
+	// "aligned", "above" or "below".
+	LOOGrade  string
 	Alignment string
 }
 
@@ -46,180 +61,258 @@ type Projection struct {
 type ProjectionResult struct {
 	Model       *GradeModel
 	Projections []Projection
-	// Skipped explains why no projection was made (fewer than two distinct
-	// anchor grades); empty when projections exist.
+	// Skipped explains why no projection was made; empty when projections
+	// exist.
 	Skipped string
+	// Alignment counts the anchors by leave-one-out alignment.
+	Aligned, Above, Below int
 }
 
-// anchorsForFullWeight is the number of anchors of a grade above which its
-// mean is used as is; grades with fewer are shrunk toward the line through
-// all anchored grades.
-const anchorsForFullWeight = 3
+// ProjectOptions steer ProjectGrades.
+type ProjectOptions struct {
+	// Cov gives the covariance of two items' abilities (indices into the
+	// items), for the anchors' joint uncertainty; nil treats the abilities
+	// as independent with their SEs. Result.Covariance provides it.
+	Cov func(i, j int) float64
+	// Seed seeds the bootstrap: the same seed gives the same
+	// probabilities.
+	Seed uint64
+	// Draws is the number of bootstrap draws (default DefaultDraws; a
+	// negative number takes none: the fitted line only).
+	Draws int
+}
 
-// belowLowestSDs is how many pooled SDs under the lowest anchored grade's mean
-// an essay must be to fall below the scale.
-const belowLowestSDs = 2.0
+// DefaultDraws is the bootstrap's default number of draws.
+const DefaultDraws = 400
 
-// ProjectGrades projects every item onto the scale using the anchors (item id
-// → registered grade). The model: per grade, the anchors' thetas are normal
-// around a grade mean with a pooled variance; grades with fewer than three
-// anchors are shrunk toward the weighted least-squares line of mean on grade
-// index, grades without anchors inside the anchored range take the line's
-// value, and the means are then forced non-decreasing by isotonic regression.
-// Band boundaries lie midway between consecutive means; the lowest band starts
-// two pooled SDs under its mean, and anything below is the scale's
-// below-lowest grade. An essay's probabilities integrate N(θ, SE²) over each
-// band; its grade is the most probable one.
-func ProjectGrades(scale Scale, items []Item, anchors map[string]string) (ProjectionResult, error) {
-	byID := make(map[string]Item, len(items))
-	for _, it := range items {
-		byID[it.ID] = it
+// ProjectGrades projects every item onto the scale using the anchors (item
+// id → registered grade). The model: the anchors' abilities rise linearly
+// with their grade's position k on the scale, θ = a + b·k (least squares
+// over the anchors), which places every grade of the scale — unanchored
+// ones included — at a + b·k; grade k's band runs between the midpoints
+// a + b·(k ± ½); below the lowest grade's band lies the scale's
+// below-lowest grade. The anchors' abilities are uncertain and correlated
+// with each essay's: the line is refitted on draws of the anchors from
+// their joint normal distribution, each essay's ability drawn with them
+// (conditionally on the anchors' draw), and an essay's probability of a
+// grade is the mean over the draws of its conditional normal mass in that
+// grade's band. Each anchor is also projected by the line fitted without it
+// (its leave-one-out alignment).
+func ProjectGrades(scale Scale, items []Item, anchors map[string]string, opts ProjectOptions) (ProjectionResult, error) {
+	index := make(map[string]int, len(items))
+	for i, it := range items {
+		index[it.ID] = i
 	}
-	type anchor struct {
-		id    string
-		grade int
-		theta float64
-		se    float64
-	}
-	var as []anchor
 	ids := make([]string, 0, len(anchors))
 	for id := range anchors {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	type anchor struct {
+		id    string
+		item  int
+		grade int
+	}
+	var as []anchor
+	var missing []string
 	for _, id := range ids {
 		g := anchors[id]
 		k, ok := scale.Index(g)
 		if !ok || k < 0 {
 			return ProjectionResult{}, fmt.Errorf("anchor %q has grade %q, which is not on scale %s (%s)", id, g, scale.Name, strings.Join(scale.Grades, ", "))
 		}
-		it, ok := byID[id]
+		i, ok := index[id]
 		if !ok {
-			return ProjectionResult{}, fmt.Errorf("anchor %q has no fitted ability", id)
+			missing = append(missing, id)
+			continue
 		}
-		as = append(as, anchor{id, k, it.Theta, it.SE})
+		as = append(as, anchor{id, i, k})
 	}
-
-	sum := make([]float64, len(scale.Grades))
-	cnt := make([]int, len(scale.Grades))
+	grades := map[int]bool{}
 	for _, a := range as {
-		sum[a.grade] += a.theta
-		cnt[a.grade]++
+		grades[a.grade] = true
 	}
-	var present []int
-	for k := range cnt {
-		if cnt[k] > 0 {
-			present = append(present, k)
-		}
-	}
-	if len(present) < 2 {
+	if len(grades) < 2 {
 		var gs []string
-		for _, k := range present {
-			gs = append(gs, scale.Grades[k])
+		for k := range scale.Grades {
+			if grades[k] {
+				gs = append(gs, scale.Grades[k])
+			}
 		}
-		reason := fmt.Sprintf("grade projection needs anchors of at least 2 distinct grades; found %d anchor(s)", len(as))
+		reason := fmt.Sprintf("grade projection needs fitted anchors of at least 2 distinct grades; found %d anchor(s)", len(as))
 		if len(gs) > 0 {
 			reason += " of grade " + strings.Join(gs, ", ")
 		}
+		if len(missing) > 0 {
+			reason += fmt.Sprintf("; %d anchor(s) have no ability yet (%s)", len(missing), strings.Join(missing, ", "))
+		}
 		return ProjectionResult{Skipped: reason}, nil
 	}
-
-	m := make([]float64, len(scale.Grades))
-	for _, k := range present {
-		m[k] = sum[k] / float64(cnt[k])
+	k := make([]float64, len(as))
+	th := make([]float64, len(as))
+	for j, a := range as {
+		k[j], th[j] = float64(a.grade), items[a.item].Theta
 	}
-	var ssw, se2 float64
+	a0, b0 := line(k, th, -1)
+	if !(b0 > 0) {
+		return ProjectionResult{Skipped: fmt.Sprintf("the anchors' abilities do not rise with their grades (fitted slope %.3f logits per grade): the anchors contradict the scale, so no projection is made", b0)}, nil
+	}
+	model := &GradeModel{Scale: scale, Intercept: a0, Slope: b0}
+	var rss float64
+	for j := range k {
+		d := th[j] - (a0 + b0*k[j])
+		rss += d * d
+	}
+	if len(as) > 2 {
+		model.ResidualSD = math.Sqrt(rss / float64(len(as)-2))
+	}
+	counts := make([]int, len(scale.Grades))
 	for _, a := range as {
-		ssw += (a.theta - m[a.grade]) * (a.theta - m[a.grade])
-		se2 += a.se * a.se
+		counts[a.grade]++
 	}
-	var pooledVar float64
-	if dof := len(as) - len(present); dof > 0 {
-		pooledVar = ssw / float64(dof)
-	} else {
-		// One anchor per grade: the spread within a grade is unknown, so
-		// use the anchors' own measurement error.
-		pooledVar = se2 / float64(len(as))
-	}
-	pooledSD := math.Sqrt(pooledVar)
+	model.Bands = bands(scale, a0, b0, counts)
 
-	// Weighted least-squares line m_k ≈ a + b·k through the anchored grades.
-	var wSum, kBar, mBar float64
-	for _, k := range present {
-		w := float64(cnt[k])
-		wSum += w
-		kBar += w * float64(k)
-		mBar += w * m[k]
+	// The bootstrap: anchors drawn jointly, each essay conditionally.
+	draws := opts.Draws
+	if draws == 0 {
+		draws = DefaultDraws
 	}
-	kBar /= wSum
-	mBar /= wSum
-	var sxy, sxx float64
-	for _, k := range present {
-		w := float64(cnt[k])
-		sxy += w * (float64(k) - kBar) * (m[k] - mBar)
-		sxx += w * (float64(k) - kBar) * (float64(k) - kBar)
+	if draws < 0 {
+		draws = 0
 	}
-	slope := sxy / sxx
-	line := func(k int) float64 { return mBar + slope*(float64(k)-kBar) }
-
-	lo, hi := present[0], present[len(present)-1]
-	mu := make([]float64, 0, hi-lo+1)
-	wts := make([]float64, 0, hi-lo+1)
-	for k := lo; k <= hi; k++ {
-		c := cnt[k]
-		switch {
-		case c >= anchorsForFullWeight:
-			mu = append(mu, m[k])
-		case c > 0:
-			mu = append(mu, (float64(c)*m[k]+float64(anchorsForFullWeight-c)*line(k))/anchorsForFullWeight)
-		default:
-			mu = append(mu, line(k))
+	na := len(as)
+	cov := func(i, j int) float64 {
+		if opts.Cov != nil {
+			return opts.Cov(i, j)
 		}
-		wts = append(wts, math.Max(float64(c), 1))
-	}
-	mu = isotonic(mu, wts)
-
-	model := &GradeModel{Scale: scale, PooledSD: pooledSD}
-	lowest := math.Inf(-1)
-	if scale.BelowLowest != "" {
-		// Scales with a below-lowest grade give it to essays far under the
-		// lowest band; the others' lowest band reaches down forever.
-		lowest = mu[0] - belowLowestSDs*pooledSD
-		model.Bands = append(model.Bands, Band{Grade: scale.BelowLowest, Lower: math.Inf(-1), Upper: lowest, Mean: math.NaN()})
-	}
-	for i := range mu {
-		b := Band{Grade: scale.Grades[lo+i], Lower: lowest, Upper: math.Inf(1), Mean: mu[i], Anchors: cnt[lo+i]}
-		if i+1 < len(mu) {
-			b.Upper = (mu[i] + mu[i+1]) / 2
+		if i == j {
+			return items[i].SE * items[i].SE
 		}
-		lowest = b.Upper
-		model.Bands = append(model.Bands, b)
+		return 0
 	}
+	sigmaAA := mat.NewSymDense(na, nil)
+	for x := 0; x < na; x++ {
+		for y := x; y < na; y++ {
+			sigmaAA.SetSym(x, y, cov(as[x].item, as[y].item))
+		}
+	}
+	var chol mat.Cholesky
+	jitter := 0.0
+	for !chol.Factorize(withJitter(sigmaAA, jitter)) {
+		jitter = math.Max(2*jitter, 1e-10)
+		if jitter > 1 {
+			draws = 0
+			break
+		}
+	}
+	var lower mat.TriDense
+	type drawn struct {
+		delta []float64 // the anchors' deviations
+		bands []Band
+	}
+	var ds []drawn
+	if draws > 0 {
+		chol.LTo(&lower)
+		r := rand.New(rand.NewPCG(opts.Seed, 0x6772616465)) // "grade"
+		z := make([]float64, na)
+		for d := 0; d < draws; d++ {
+			for j := range z {
+				z[j] = r.NormFloat64()
+			}
+			delta := make([]float64, na)
+			for x := 0; x < na; x++ {
+				var s float64
+				for y := 0; y <= x; y++ {
+					s += lower.At(x, y) * z[y]
+				}
+				delta[x] = s
+			}
+			pert := make([]float64, na)
+			for j := range pert {
+				pert[j] = th[j] + delta[j]
+			}
+			a, b := line(k, pert, -1)
+			ds = append(ds, drawn{delta, bands(scale, a, b, nil)})
+		}
+		model.Draws = len(ds)
+	}
+	// Solve Σ_AA κ = Σ_Ae for every item: its regression on the anchors.
+	var sigmaInv mat.SymDense
+	haveInv := draws > 0 && chol.InverseTo(&sigmaInv) == nil
 
+	anchorOf := map[int]int{}
+	for j, a := range as {
+		anchorOf[a.item] = j
+	}
 	res := ProjectionResult{Model: model}
-	for _, it := range items {
-		p := Projection{EssayID: it.ID, Probabilities: model.Probabilities(it.Theta, it.SE)}
-		p.Grade = model.MostProbable(p.Probabilities)
+	grid := allGrades(scale)
+	for i, it := range items {
+		probs := make(map[string]float64, len(grid))
+		if len(ds) == 0 || !haveInv {
+			for g, p := range bandProbs(model.Bands, it.Theta, it.SE) {
+				probs[g] = p
+			}
+		} else {
+			kappa := make([]float64, na)
+			condVar := it.SE * it.SE
+			if j, isAnchor := anchorOf[i]; isAnchor {
+				kappa[j], condVar = 1, 0
+			} else {
+				sae := make([]float64, na)
+				for j := range sae {
+					sae[j] = cov(as[j].item, i)
+				}
+				for x := 0; x < na; x++ {
+					var s float64
+					for y := 0; y < na; y++ {
+						s += sigmaInv.At(x, y) * sae[y]
+					}
+					kappa[x] = s
+				}
+				condVar -= dot(sae, kappa)
+				condVar = math.Max(condVar, 0)
+			}
+			sd := math.Sqrt(condVar)
+			for _, d := range ds {
+				m := it.Theta + dot(kappa, d.delta)
+				for g, p := range bandProbs(d.bands, m, sd) {
+					probs[g] += p
+				}
+			}
+			for g := range probs {
+				probs[g] /= float64(len(ds))
+			}
+		}
+		normalize(grid, probs)
+		p := Projection{EssayID: it.ID, Probabilities: probs}
+		p.Grade = mostProbable(grid, probs)
+		p.Set80, p.Set95 = credibleSet(grid, probs, 0.8), credibleSet(grid, probs, 0.95)
 		best := math.Inf(1)
 		for _, a := range as {
-			if a.id == it.ID {
+			if a.item == i {
 				continue
 			}
-			if d := math.Abs(a.theta - it.Theta); d < best {
+			if d := math.Abs(items[a.item].Theta - it.Theta); d < best {
 				best, p.PrimaryAnchorID = d, a.id
 			}
 		}
-		if g, ok := anchors[it.ID]; ok {
-			p.IsAnchor, p.AnchorGrade = true, g
-			gi, _ := scale.Index(g)
-			pi, _ := scale.Index(p.Grade)
-			switch {
-			case pi == gi:
-				p.Alignment = "aligned"
-			case pi > gi:
-				p.Alignment = "above"
-			default:
-				p.Alignment = "below"
+		if j, ok := anchorOf[i]; ok {
+			p.IsAnchor, p.AnchorGrade = true, scale.Grades[as[j].grade]
+			p.LOOGrade = looGrade(scale, k, th, j, it)
+			if p.LOOGrade != "" {
+				gi, _ := scale.Index(p.AnchorGrade)
+				li, _ := scale.Index(p.LOOGrade)
+				switch {
+				case li == gi:
+					p.Alignment = "aligned"
+					res.Aligned++
+				case li > gi:
+					p.Alignment = "above"
+					res.Above++
+				default:
+					p.Alignment = "below"
+					res.Below++
+				}
 			}
 		}
 		res.Projections = append(res.Projections, p)
@@ -227,42 +320,167 @@ func ProjectGrades(scale Scale, items []Item, anchors map[string]string) (Projec
 	return res, nil
 }
 
-// Probabilities integrates N(theta, se²) over every band. With se 0 the band
-// holding theta gets probability 1.
-func (m *GradeModel) Probabilities(theta, se float64) map[string]float64 {
-	probs := make(map[string]float64, len(m.Bands))
-	var total float64
-	for _, b := range m.Bands {
+// line is the least-squares line through (k, th), leaving out index skip.
+func line(k, th []float64, skip int) (a, b float64) {
+	var n, mk, mt float64
+	for j := range k {
+		if j != skip {
+			n++
+			mk += k[j]
+			mt += th[j]
+		}
+	}
+	mk /= n
+	mt /= n
+	var sxy, sxx float64
+	for j := range k {
+		if j != skip {
+			sxy += (k[j] - mk) * (th[j] - mt)
+			sxx += (k[j] - mk) * (k[j] - mk)
+		}
+	}
+	if sxx == 0 {
+		return mt, 0
+	}
+	b = sxy / sxx
+	return mt - b*mk, b
+}
+
+// bands places every grade at a + b·k with bands between midpoints.
+func bands(scale Scale, a, b float64, counts []int) []Band {
+	var out []Band
+	bottom := math.Inf(-1)
+	if scale.BelowLowest != "" {
+		bottom = a - b/2
+		out = append(out, Band{Grade: scale.BelowLowest, Lower: math.Inf(-1), Upper: bottom, Mean: math.NaN()})
+	}
+	for k, g := range scale.Grades {
+		band := Band{Grade: g, Lower: bottom, Upper: a + b*(float64(k)+0.5), Mean: a + b*float64(k)}
+		if k == len(scale.Grades)-1 {
+			band.Upper = math.Inf(1)
+		}
+		if counts != nil {
+			band.Anchors = counts[k]
+		}
+		out = append(out, band)
+		bottom = band.Upper
+	}
+	return out
+}
+
+// bandProbs integrates N(theta, sd²) over every band; with sd 0 the band
+// holding theta gets 1.
+func bandProbs(bs []Band, theta, sd float64) map[string]float64 {
+	out := make(map[string]float64, len(bs))
+	for _, b := range bs {
 		var p float64
-		if se <= 0 {
+		if sd <= 0 {
 			if theta > b.Lower && theta <= b.Upper {
 				p = 1
 			}
 		} else {
-			p = normCDF((b.Upper-theta)/se) - normCDF((b.Lower-theta)/se)
+			p = normCDF((b.Upper-theta)/sd) - normCDF((b.Lower-theta)/sd)
 		}
-		p = math.Max(p, 0)
-		probs[b.Grade] += p
-		total += p
+		out[b.Grade] += math.Max(p, 0)
+	}
+	return out
+}
+
+// looGrade is an anchor's grade by the line fitted without it; "" when the
+// others do not span two grades.
+func looGrade(scale Scale, k, th []float64, skip int, it Item) string {
+	seen := map[float64]bool{}
+	for j := range k {
+		if j != skip {
+			seen[k[j]] = true
+		}
+	}
+	if len(seen) < 2 {
+		return ""
+	}
+	a, b := line(k, th, skip)
+	if !(b > 0) {
+		return ""
+	}
+	probs := bandProbs(bands(scale, a, b, nil), it.Theta, it.SE)
+	normalize(allGrades(scale), probs)
+	return mostProbable(allGrades(scale), probs)
+}
+
+// allGrades lists the below-lowest grade (if any) then the scale's.
+func allGrades(scale Scale) []string {
+	if scale.BelowLowest == "" {
+		return scale.Grades
+	}
+	return append([]string{scale.BelowLowest}, scale.Grades...)
+}
+
+// normalize scales probs to sum to 1, summing in the grid's order so that
+// the result does not depend on map iteration.
+func normalize(grid []string, probs map[string]float64) {
+	var total float64
+	for _, g := range grid {
+		total += probs[g]
 	}
 	if total > 0 {
 		for g := range probs {
 			probs[g] /= total
 		}
 	}
-	return probs
 }
 
-// MostProbable returns the band grade with the highest probability; ties go
-// to the lower grade.
-func (m *GradeModel) MostProbable(probs map[string]float64) string {
+// mostProbable returns the grade with the highest probability; ties go to
+// the lower grade.
+func mostProbable(grid []string, probs map[string]float64) string {
 	best, grade := -1.0, ""
-	for _, b := range m.Bands {
-		if p := probs[b.Grade]; p > best {
-			best, grade = p, b.Grade
+	for _, g := range grid {
+		if p := probs[g]; p > best {
+			best, grade = p, g
 		}
 	}
 	return grade
+}
+
+// credibleSet is the smallest set of grades, most probable first (ties:
+// lower grade first), whose probabilities sum to at least level: the
+// highest-probability set. With few, discrete grades it often holds more
+// than level, and covers accordingly.
+func credibleSet(grid []string, probs map[string]float64, level float64) []string {
+	order := append([]string(nil), grid...)
+	pos := map[string]int{}
+	for i, g := range grid {
+		pos[g] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		if probs[order[a]] != probs[order[b]] {
+			return probs[order[a]] > probs[order[b]]
+		}
+		return pos[order[a]] < pos[order[b]]
+	})
+	var out []string
+	var cum float64
+	for _, g := range order {
+		out = append(out, g)
+		cum += probs[g]
+		if cum >= level-1e-12 {
+			break
+		}
+	}
+	return out
+}
+
+// withJitter returns s with jitter added to its diagonal.
+func withJitter(s *mat.SymDense, jitter float64) *mat.SymDense {
+	if jitter == 0 {
+		return s
+	}
+	n := s.SymmetricDim()
+	out := mat.NewSymDense(n, nil)
+	out.CopySym(s)
+	for i := 0; i < n; i++ {
+		out.SetSym(i, i, out.At(i, i)+jitter)
+	}
+	return out
 }
 
 func normCDF(x float64) float64 {
@@ -273,31 +491,4 @@ func normCDF(x float64) float64 {
 		return 0
 	}
 	return 0.5 * math.Erfc(-x/math.Sqrt2)
-}
-
-// isotonic returns the weighted least-squares non-decreasing fit to y (pool
-// adjacent violators).
-func isotonic(y, w []float64) []float64 {
-	type block struct {
-		sum, weight float64
-		n           int
-	}
-	var bs []block
-	for i := range y {
-		bs = append(bs, block{y[i] * w[i], w[i], 1})
-		for len(bs) > 1 {
-			a, b := bs[len(bs)-2], bs[len(bs)-1]
-			if a.sum/a.weight <= b.sum/b.weight {
-				break
-			}
-			bs = append(bs[:len(bs)-2], block{a.sum + b.sum, a.weight + b.weight, a.n + b.n})
-		}
-	}
-	out := make([]float64, 0, len(y))
-	for _, b := range bs {
-		for i := 0; i < b.n; i++ {
-			out = append(out, b.sum/b.weight)
-		}
-	}
-	return out
 }

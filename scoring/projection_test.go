@@ -62,7 +62,7 @@ func TestProjectGradesProbabilitiesAndBands(t *testing.T) {
 		Item{ID: "uncertain", Theta: 4.5, SE: 2},
 		Item{ID: "exact", Theta: 2, SE: 0},
 	)
-	res, err := ProjectGrades(scale, items, anchors)
+	res, err := ProjectGrades(scale, items, anchors, ProjectOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,21 +103,66 @@ func TestProjectGradesProbabilitiesAndBands(t *testing.T) {
 	if p := byID["uncertain"]; p.Probabilities[p.Grade] > 0.5 {
 		t.Errorf("uncertain: most probable grade has %v, want spread out", p.Probabilities[p.Grade])
 	}
-	if p := byID["exact"]; p.Grade != "E+" || p.Probabilities["E+"] != 1 {
-		t.Errorf("exact (SE 0): %+v", p)
+	if p := byID["exact"]; p.Grade != "E+" || p.Probabilities["E+"] < 0.99 || len(p.Set95) != 1 {
+		t.Errorf("exact (SE 0, in the middle of its band): %+v", p)
+	}
+	if p := byID["uncertain"]; len(p.Set80) < 3 || len(p.Set95) <= len(p.Set80) {
+		t.Errorf("uncertain: 80%% set %v, 95%% set %v; want wide, nested sets", p.Set80, p.Set95)
 	}
 	if p := byID["middling"]; p.PrimaryAnchorID != "anchor_4_1" {
 		t.Errorf("middling: primary anchor %q, want the nearest, anchor_4_1", p.PrimaryAnchorID)
 	}
-	if p := byID["anchor_3_0"]; !p.IsAnchor || p.AnchorGrade != "D-" || p.Alignment != "aligned" || p.PrimaryAnchorID == "anchor_3_0" {
+	if p := byID["anchor_3_0"]; !p.IsAnchor || p.AnchorGrade != "D-" || p.LOOGrade != "D-" || p.Alignment != "aligned" || p.PrimaryAnchorID == "anchor_3_0" {
 		t.Errorf("anchor_3_0: %+v, want aligned D- with another anchor as primary", p)
+	}
+	if m := res.Model; math.Abs(m.Slope-1) > 0.01 || math.Abs(m.Intercept) > 0.01 || m.Draws != DefaultDraws || res.Aligned != 18 {
+		t.Errorf("model %+v, aligned %d", m, res.Aligned)
+	}
+	// The same seed gives the same probabilities.
+	again, _ := ProjectGrades(scale, items, anchors, ProjectOptions{Seed: 1})
+	for i := range res.Projections {
+		if fmt.Sprint(again.Projections[i].Probabilities) != fmt.Sprint(res.Projections[i].Probabilities) {
+			t.Fatalf("%s: probabilities differ between two runs with the same seed", res.Projections[i].EssayID)
+		}
 	}
 }
 
-func TestProjectGradesAlignmentAndIsotonicMeans(t *testing.T) {
+// Every grade of the scale gets a band, anchored or not, so an essay well
+// below the anchored range is not "below the scale" while grades lie
+// between: with anchors only at D- … C+, an essay at the E- position is
+// E-, not F.
+func TestUnanchoredGradesGetTheirBands(t *testing.T) {
 	scale := legacy(t)
-	// The C- anchors sit below the D+ anchors; isotonic regression must keep
-	// the means in scale order, and those anchors project below their grade.
+	var items []Item
+	anchors := map[string]string{}
+	for _, g := range []string{"D-", "D+", "C-", "C+"} {
+		k, _ := scale.Index(g)
+		for j := 0; j < 3; j++ {
+			id := fmt.Sprintf("%s_%d", g, j)
+			items = append(items, Item{ID: id, Theta: 0.8*float64(k) + 0.05*float64(j-1), SE: 0.2})
+			anchors[id] = g
+		}
+	}
+	items = append(items, Item{ID: "weak", Theta: 0.8 * 1, SE: 0.2}) // E-'s place
+	res, err := ProjectGrades(scale, items, anchors, ProjectOptions{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Model.Bands) != 10 {
+		t.Fatalf("%d bands, want one per grade plus F", len(res.Model.Bands))
+	}
+	for _, p := range res.Projections {
+		if p.EssayID == "weak" && (p.Grade != "E-" || p.Probabilities["F"] > 0.01) {
+			t.Errorf("weak: %s, P(F) %.3f; want E-", p.Grade, p.Probabilities["F"])
+		}
+	}
+}
+
+func TestSwappedAnchorsAreMisaligned(t *testing.T) {
+	scale := legacy(t)
+	// The C- anchors sit below the D+ anchors: by the line through all
+	// anchors, the D+ anchors project above their grade and the C- ones
+	// below, each judged without itself.
 	items := []Item{
 		{ID: "e1", Theta: -2, SE: 0.2}, {ID: "e2", Theta: -2.1, SE: 0.2}, {ID: "e3", Theta: -1.9, SE: 0.2},
 		{ID: "d1", Theta: 1, SE: 0.2}, {ID: "d2", Theta: 1.1, SE: 0.2}, {ID: "d3", Theta: 0.9, SE: 0.2},
@@ -125,54 +170,50 @@ func TestProjectGradesAlignmentAndIsotonicMeans(t *testing.T) {
 		{ID: "a1", Theta: 3, SE: 0.2}, {ID: "a2", Theta: 3.2, SE: 0.2}, {ID: "a3", Theta: 2.8, SE: 0.2},
 	}
 	anchors := map[string]string{"e1": "E-", "e2": "E-", "e3": "E-", "d1": "D+", "d2": "D+", "d3": "D+", "c1": "C-", "c2": "C-", "c3": "C-", "a1": "A", "a2": "A", "a3": "A"}
-	res, err := ProjectGrades(scale, items, anchors)
+	res, err := ProjectGrades(scale, items, anchors, ProjectOptions{Seed: 2})
 	if err != nil {
 		t.Fatal(err)
-	}
-	prev := math.Inf(-1)
-	for _, b := range res.Model.Bands[1:] {
-		if b.Mean < prev {
-			t.Fatalf("band means not monotone: %+v", res.Model.Bands)
-		}
-		prev = b.Mean
-	}
-	if res.Model.Bands[1].Grade != "E-" {
-		t.Errorf("bands start at %s, want the lowest anchored grade E-", res.Model.Bands[1].Grade)
 	}
 	align := map[string]string{}
 	for _, p := range res.Projections {
 		align[p.EssayID] = p.Alignment
 	}
-	if align["a1"] != "aligned" || align["e2"] != "aligned" {
-		t.Errorf("alignment %v", align)
-	}
-	// Pooling puts D+ and C- at the same mean, so the D+ anchors (higher)
-	// land in C- and the C- anchors (lower) below it.
 	if align["d2"] != "above" || align["c2"] != "below" {
 		t.Errorf("swapped grades: d2 %s, c2 %s; want above and below", align["d2"], align["c2"])
+	}
+	if res.Above == 0 || res.Below == 0 {
+		t.Errorf("alignment counts %d aligned, %d above, %d below", res.Aligned, res.Above, res.Below)
 	}
 }
 
 func TestProjectGradesNeedsTwoAnchorGrades(t *testing.T) {
 	scale := legacy(t)
 	items := []Item{{ID: "a", Theta: 0, SE: 1}, {ID: "b", Theta: 1, SE: 1}, {ID: "s", Theta: 2, SE: 1}}
-	res, err := ProjectGrades(scale, items, map[string]string{"a": "B", "b": "B"})
+	res, err := ProjectGrades(scale, items, map[string]string{"a": "B", "b": "B"}, ProjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Model != nil || len(res.Projections) != 0 || !strings.Contains(res.Skipped, "at least 2 distinct grades") || !strings.Contains(res.Skipped, "B") {
 		t.Errorf("result %+v, want a clear skip reason", res)
 	}
-	if _, err := ProjectGrades(scale, items, map[string]string{"a": "Z", "b": "B"}); err == nil || !strings.Contains(err.Error(), `"Z"`) {
+	if _, err := ProjectGrades(scale, items, map[string]string{"a": "Z", "b": "B"}, ProjectOptions{}); err == nil || !strings.Contains(err.Error(), `"Z"`) {
 		t.Errorf("unknown grade: err = %v", err)
 	}
-	if _, err := ProjectGrades(scale, items, map[string]string{"zz": "A", "b": "B"}); err == nil {
-		t.Error("anchor without a fitted ability: no error")
+	if res, err := ProjectGrades(scale, items, map[string]string{"zz": "A", "b": "B"}, ProjectOptions{}); err != nil || res.Model != nil || !strings.Contains(res.Skipped, "zz") {
+		t.Errorf("anchor without a fitted ability: %v, %+v", err, res)
+	}
+	// Anchors that fall with their grades contradict the scale.
+	down := []Item{{ID: "a", Theta: 1, SE: 0.1}, {ID: "b", Theta: 0, SE: 0.1}}
+	if res, _ := ProjectGrades(scale, down, map[string]string{"a": "E-", "b": "A"}, ProjectOptions{}); res.Model != nil || !strings.Contains(res.Skipped, "do not rise") {
+		t.Errorf("falling anchors: %+v", res)
 	}
 }
 
 // Anchors of a simulated scale, compared like everything else, project back
-// to their own grade in at least 80% of cases.
+// to their own grade by the line fitted without them in most cases: with
+// grades 0.9 logits apart and SEs near 0.35, an anchor at its grade's
+// centre lands in its band with probability about 0.8 even when the line is
+// known, so about 0.7 is what an honest leave-one-out projection reaches.
 func TestAnchorsProjectToTheirOwnGrade(t *testing.T) {
 	scale := legacy(t)
 	const reps = 10
@@ -194,11 +235,15 @@ func TestAnchorsProjectToTheirOwnGrade(t *testing.T) {
 			ids = append(ids, fmt.Sprintf("student_%03d", i))
 			theta = append(theta, r.NormFloat64()*1.2)
 		}
-		res, err := Fit(simulate(r, theta, ids, 20, 0.5), DefaultOptions())
+		opts := DefaultOptions()
+		for id := range anchors {
+			opts.Focus = append(opts.Focus, id)
+		}
+		res, err := Fit(simulate(r, theta, ids, 20, 0.5), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		proj, err := ProjectGrades(scale, res.Items, anchors)
+		proj, err := ProjectGrades(scale, res.Items, anchors, ProjectOptions{Cov: res.Covariance, Seed: uint64(rep)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +258,7 @@ func TestAnchorsProjectToTheirOwnGrade(t *testing.T) {
 	}
 	rate := float64(aligned) / float64(total)
 	t.Logf("%d of %d anchors (%.1f%%) projected to their own grade", aligned, total, 100*rate)
-	if rate < 0.8 {
-		t.Errorf("only %.1f%% of anchors project to their own grade, want ≥ 80%%", 100*rate)
+	if rate < 0.65 {
+		t.Errorf("only %.1f%% of anchors project to their own grade, want ≥ 65%%", 100*rate)
 	}
 }

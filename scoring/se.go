@@ -3,6 +3,8 @@ package scoring
 import (
 	"errors"
 	"math"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -11,20 +13,179 @@ import (
 type covarianceResult struct {
 	seCentred   []float64 // sum-to-zero parametrization
 	seReference []float64 // contrasts with the reference item (nil without one)
+	seGamma     float64   // the order effect's (with order)
+	// cols are the sum-to-zero covariance columns of the focus items.
+	cols map[int][]float64
 }
 
-// covariance inverts the information at theta. With H the (penalized)
-// observed information, whose null space is spanned by 1, A = H + 11ᵀ/n is
-// positive definite and A⁻¹ = H⁺ + 11ᵀ/n, so the sum-to-zero variances are
-// diag(A⁻¹) − 1/n. Contrast variances Var(θᵢ − θᵣ) = H⁺ᵢᵢ + H⁺ᵣᵣ − 2H⁺ᵢᵣ do not
-// depend on the parametrization, so the reference SEs come from the same
-// factorization: they equal BradleyTerry2's SEs for refcat = r.
-func (p *problem) covariance(theta []float64, alpha float64, ref int) (covarianceResult, error) {
+// errOrderNotIdentified: the abilities explain all the information about
+// the order effect.
+var errOrderNotIdentified = errors.New("the order effect is not identified: the information about it is all explained by the abilities")
+
+// DenseLimit is the number of items up to which the covariance comes from a
+// dense Cholesky factorization; above it every variance comes from its own
+// preconditioned conjugate-gradient solve, on every core (the information
+// matrix of a large batch is sparse: a few dozen comparisons per item).
+const DenseLimit = 1500
+
+// information returns the pair weights, the order column c and Hγγ of the
+// likelihood's observed information at (theta, gamma).
+func (p *problem) information(theta []float64, gamma float64, order, augmented bool) (w, c []float64, hgg float64) {
+	w = make([]float64, len(p.pi))
+	c = make([]float64, len(theta))
+	var info []float64
+	if augmented {
+		info = make([]float64, len(theta))
+		for _, cl := range p.cells {
+			i, j := p.pi[cl.pair], p.pj[cl.pair]
+			eta := theta[i] - theta[j]
+			if order {
+				eta += float64(cl.slot) * gamma
+			}
+			s := sigmoid(eta)
+			info[i] += cl.n * s * (1 - s)
+			info[j] += cl.n * s * (1 - s)
+		}
+	}
+	for _, cl := range p.cells {
+		i, j := p.pi[cl.pair], p.pj[cl.pair]
+		eta := theta[i] - theta[j]
+		if order {
+			eta += float64(cl.slot) * gamma
+		}
+		s := sigmoid(eta)
+		v := cl.n * s * (1 - s)
+		if augmented {
+			v += cl.n * s * (1 - s) * (1/info[i] + 1/info[j]) * s * (1 - s)
+		}
+		w[cl.pair] += v
+		if order && cl.slot != 0 {
+			sl := float64(cl.slot)
+			c[i] += sl * v
+			c[j] -= sl * v
+			hgg += v
+		}
+	}
+	return w, c, hgg
+}
+
+// covariance inverts the information at (theta, gamma). With H the observed
+// information of the abilities (penalized for the alpha estimator), whose
+// null space is spanned by 1, A = H + 11ᵀ/n is positive definite and
+// A⁻¹ = H⁺ + 11ᵀ/n, so the sum-to-zero variances are diag(A⁻¹) − 1/n. With
+// the order effect γ, the bordered information [[H, c], [cᵀ, h]] adds
+// uuᵀ/s to H⁺ (u = H⁺c, s = h − cᵀu) and gives Var(γ) = 1/s. Contrast
+// variances Var(θᵢ − θᵣ) do not depend on the parametrization, so the
+// reference SEs come from the same inverse: they equal BradleyTerry2's SEs
+// for refcat = r.
+func (p *problem) covariance(theta []float64, gamma float64, order bool, alpha float64, ref int, augmented bool, focus []int) (covarianceResult, error) {
 	n := len(theta)
+	var w, cv []float64
+	var hgg float64
+	var pi []float64
+	if alpha > 0 {
+		g := make([]float64, n)
+		w = make([]float64, len(p.pi))
+		pi = p.gradient(theta, alpha, g, w)
+	} else {
+		w, cv, hgg = p.information(theta, gamma, order, augmented)
+	}
+	inv, err := p.inverse(w, pi, alpha)
+	if err != nil {
+		return covarianceResult{}, err
+	}
+	diag := inv.diag()
+	res := covarianceResult{seCentred: make([]float64, n)}
+	var u []float64
+	var sch float64
+	if order && hgg > 0 {
+		u = inv.solve(cv)
+		sch = hgg - dot(cv, u)
+		if sch <= 1e-12*hgg {
+			return covarianceResult{}, errOrderNotIdentified
+		}
+		res.seGamma = math.Sqrt(1 / sch)
+		for i := range diag {
+			diag[i] += u[i] * u[i] / sch
+		}
+		if augmented {
+			// γ's own standard error from the likelihood's information:
+			// the pseudo-observations carry none about it.
+			pw, pc, ph := p.information(theta, gamma, order, false)
+			pinv, err := p.inverse(pw, nil, 0)
+			if err != nil {
+				return covarianceResult{}, err
+			}
+			if ps := ph - dot(pc, pinv.solve(pc)); ps > 0 {
+				res.seGamma = math.Sqrt(1 / ps)
+			}
+		}
+	}
+	invN := 1 / float64(n)
+	for i := range diag {
+		res.seCentred[i] = math.Sqrt(math.Max(diag[i]-invN, 0))
+	}
+	if len(focus) > 0 {
+		res.cols = make(map[int][]float64, len(focus))
+		e := make([]float64, n)
+		for _, f := range focus {
+			e[f] = 1
+			col := inv.solve(e)
+			e[f] = 0
+			for i := range col {
+				col[i] -= invN
+				if u != nil {
+					col[i] += u[i] * u[f] / sch
+				}
+			}
+			res.cols[f] = col
+		}
+	}
+	if ref >= 0 {
+		e := make([]float64, n)
+		e[ref] = 1
+		col := inv.solve(e)
+		res.seReference = make([]float64, n)
+		for i := 0; i < n; i++ {
+			cross := col[i]
+			if u != nil {
+				cross += u[i] * u[ref] / sch
+			}
+			// The 1/n terms cancel in the contrast.
+			v := diag[i] + diag[ref] - 2*cross
+			res.seReference[i] = math.Sqrt(math.Max(v, 0))
+		}
+		res.seReference[ref] = 0
+	}
+	return res, nil
+}
+
+// inverter gives what the covariance needs of A⁻¹.
+type inverter interface {
+	diag() []float64
+	solve(b []float64) []float64
+}
+
+// inverse prepares A⁻¹ for the pair weights w (and, for the alpha
+// estimator, its dense penalty): a dense Cholesky factorization up to
+// DenseLimit items, conjugate gradients above.
+func (p *problem) inverse(w, pi []float64, alpha float64) (inverter, error) {
+	n := len(p.ids)
+	if n <= DenseLimit || alpha > 0 {
+		return p.denseInverse(w, pi, alpha)
+	}
+	return &cgInverse{p: p, w: w}, nil
+}
+
+// denseInv is A⁻¹ through a Cholesky factorization.
+type denseInv struct {
+	chol mat.Cholesky
+	n    int
+}
+
+func (p *problem) denseInverse(w, pi []float64, alpha float64) (*denseInv, error) {
+	n := len(p.ids)
 	a := mat.NewSymDense(n, nil)
-	g := make([]float64, n)
-	w := make([]float64, len(p.pi))
-	pi := p.gradient(theta, alpha, g, w)
 	raw := a.RawSymmetric()
 	at := func(i, j int) *float64 {
 		if i > j {
@@ -53,47 +214,188 @@ func (p *problem) covariance(theta []float64, alpha float64, ref int) (covarianc
 			}
 		}
 	}
-	var chol mat.Cholesky
-	if ok := chol.Factorize(a); !ok {
-		return covarianceResult{}, errors.New("the information matrix is singular: some items are not linked by comparisons; use alpha > 0")
+	d := &denseInv{n: n}
+	if ok := d.chol.Factorize(a); !ok {
+		return nil, errors.New("the information matrix is singular: some items are not linked by comparisons")
 	}
-	// A = UᵀU, so A⁻¹ = U⁻¹U⁻ᵀ and diag(A⁻¹)ᵢ is the squared norm of row i
-	// of U⁻¹.
+	return d, nil
+}
+
+// diag is diag(A⁻¹): A = UᵀU, so A⁻¹ = U⁻¹U⁻ᵀ and diag(A⁻¹)ᵢ is the
+// squared norm of row i of U⁻¹.
+func (d *denseInv) diag() []float64 {
 	var u, uinv mat.TriDense
-	chol.UTo(&u)
+	d.chol.UTo(&u)
+	out := make([]float64, d.n)
 	if err := uinv.InverseTri(&u); err != nil {
-		return covarianceResult{}, errors.New("the information matrix is numerically singular; use alpha > 0")
+		for i := range out {
+			out[i] = math.Inf(1)
+		}
+		return out
 	}
 	ur := uinv.RawTriangular()
-	diag := make([]float64, n)
-	for i := 0; i < n; i++ {
-		row := ur.Data[i*ur.Stride+i : i*ur.Stride+n]
-		diag[i] = dot(row, row)
+	for i := 0; i < d.n; i++ {
+		row := ur.Data[i*ur.Stride+i : i*ur.Stride+d.n]
+		out[i] = dot(row, row)
 	}
-	res := covarianceResult{seCentred: make([]float64, n)}
-	for i := range diag {
-		res.seCentred[i] = math.Sqrt(math.Max(diag[i]-inv, 0))
+	return out
+}
+
+func (d *denseInv) solve(b []float64) []float64 {
+	var x mat.VecDense
+	if err := d.chol.SolveVecTo(&x, mat.NewVecDense(len(b), append([]float64(nil), b...))); err != nil {
+		return make([]float64, len(b))
 	}
-	if ref >= 0 {
-		// Column ref of A⁻¹ = U⁻¹ (U⁻ᵀ e_ref); U⁻ᵀ e_ref is row ref of U⁻¹
-		// laid out as a column.
-		col := make([]float64, n)
-		rrow := ur.Data[ref*ur.Stride : ref*ur.Stride+n]
-		for i := 0; i < n; i++ {
-			row := ur.Data[i*ur.Stride : i*ur.Stride+n]
-			var s float64
-			for k := max(i, ref); k < n; k++ {
-				s += row[k] * rrow[k]
+	return append([]float64(nil), x.RawVector().Data...)
+}
+
+// cgInverse is A⁻¹ through preconditioned conjugate gradients.
+type cgInverse struct {
+	p *problem
+	w []float64
+}
+
+// cgTolerance is the relative residual at which a solve stops. The
+// variance e_iᵀx converges with the square of the error, so this gives
+// variances to about machine precision.
+const cgTolerance = 1e-10
+
+// solve solves A x = b.
+func (c *cgInverse) solve(b []float64) []float64 {
+	ws := newCGWork(c.p, c.w)
+	return append([]float64(nil), ws.solve(c.p, c.w, b)...)
+}
+
+// diag solves A x = e_i for every i, spread over every core; each worker
+// has its own buffers and writes its own entries, so the result does not
+// depend on the scheduling.
+func (c *cgInverse) diag() []float64 {
+	n := len(c.p.ids)
+	out := make([]float64, n)
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	var next sync.Mutex
+	i := 0
+	for wk := 0; wk < workers; wk++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws := newCGWork(c.p, c.w)
+			e := make([]float64, n)
+			for {
+				next.Lock()
+				k := i
+				i++
+				next.Unlock()
+				if k >= n {
+					return
+				}
+				e[k] = 1
+				x := ws.solve(c.p, c.w, e)
+				out[k] = x[k]
+				e[k] = 0
 			}
-			col[i] = s
-		}
-		res.seReference = make([]float64, n)
-		for i := 0; i < n; i++ {
-			// The 1/n terms cancel in the contrast.
-			v := diag[i] + diag[ref] - 2*col[i]
-			res.seReference[i] = math.Sqrt(math.Max(v, 0))
-		}
-		res.seReference[ref] = 0
+		}()
 	}
-	return res, nil
+	wg.Wait()
+	return out
+}
+
+// cgWork holds one solver's buffers.
+type cgWork struct {
+	x, r, z, d, q, pre []float64
+}
+
+func newCGWork(p *problem, w []float64) *cgWork {
+	n := len(p.ids)
+	ws := &cgWork{x: make([]float64, n), r: make([]float64, n), z: make([]float64, n), d: make([]float64, n), q: make([]float64, n), pre: make([]float64, n)}
+	for k := range p.pi {
+		ws.pre[p.pi[k]] += w[k]
+		ws.pre[p.pj[k]] += w[k]
+	}
+	for i := range ws.pre {
+		ws.pre[i] = 1 / (ws.pre[i] + 1/float64(n))
+	}
+	return ws
+}
+
+// solve runs Jacobi-preconditioned conjugate gradients on A x = b.
+func (ws *cgWork) solve(p *problem, w, b []float64) []float64 {
+	n := len(b)
+	x, r, z, d, q := ws.x, ws.r, ws.z, ws.d, ws.q
+	for i := range x {
+		x[i] = 0
+		r[i] = b[i]
+		z[i] = r[i] * ws.pre[i]
+		d[i] = z[i]
+	}
+	rz := dot(r, z)
+	bnorm := math.Sqrt(dot(b, b))
+	if bnorm == 0 {
+		return x
+	}
+	for it := 0; it < 10*n+100; it++ {
+		p.infoMul(d, q, w, nil, 0)
+		dq := dot(d, q)
+		if dq <= 0 {
+			break
+		}
+		a := rz / dq
+		var rr float64
+		for i := range x {
+			x[i] += a * d[i]
+			r[i] -= a * q[i]
+			rr += r[i] * r[i]
+		}
+		if math.Sqrt(rr) <= cgTolerance*bnorm {
+			break
+		}
+		for i := range z {
+			z[i] = r[i] * ws.pre[i]
+		}
+		rzNew := dot(r, z)
+		beta := rzNew / rz
+		rz = rzNew
+		for i := range d {
+			d[i] = z[i] + beta*d[i]
+		}
+	}
+	return x
+}
+
+// widening is √(I*ᵢᵢ / Iᵢᵢ) per item: its information with the Jeffreys
+// pseudo-observations over its information without.
+func (p *problem) widening(theta []float64, gamma float64, order bool) []float64 {
+	n := len(theta)
+	plain := make([]float64, n)
+	aug := make([]float64, n)
+	eta := func(c cell) float64 {
+		e := theta[p.pi[c.pair]] - theta[p.pj[c.pair]]
+		if order {
+			e += float64(c.slot) * gamma
+		}
+		return e
+	}
+	for _, c := range p.cells {
+		s := sigmoid(eta(c))
+		v := c.n * s * (1 - s)
+		plain[p.pi[c.pair]] += v
+		plain[p.pj[c.pair]] += v
+	}
+	for _, c := range p.cells {
+		i, j := p.pi[c.pair], p.pj[c.pair]
+		s := sigmoid(eta(c))
+		v := c.n * s * (1 - s)
+		va := v + v*(1/plain[i]+1/plain[j])*s*(1-s)
+		aug[i] += va
+		aug[j] += va
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 1
+		if plain[i] > 0 {
+			out[i] = math.Sqrt(aug[i] / plain[i])
+		}
+	}
+	return out
 }

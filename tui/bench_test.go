@@ -57,7 +57,7 @@ func BenchmarkCaptureWithDashboard(b *testing.B) {
 				applied += len(recs)
 			case now := <-tick.C:
 				if now.Sub(lastRank) >= time.Second {
-					rk, _ := h.Ranking()
+					rk, _ := h.Ranking(false)
 					ranking = ranking[:0]
 					for _, r := range rk {
 						ranking = append(ranking, runner.Ranked(r))

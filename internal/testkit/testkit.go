@@ -252,12 +252,35 @@ func CheckArtefact(t testing.TB, r *Run) {
 	for _, st := range a.Inputs.Students {
 		ids[st.EssayID] = true
 	}
-	if len(a.BTSummary) != len(ids) {
-		t.Errorf("bt_summary has %d entries for %d essays", len(a.BTSummary), len(ids))
-	}
+	// Every essay is either in bt_summary or listed as excluded, with the
+	// reason: never both, never neither.
+	seen := map[string]int{}
 	for _, e := range a.BTSummary {
+		seen[e.EssayID]++
 		if !ids[e.EssayID] || math.IsNaN(e.Theta) || math.IsInf(e.Theta, 0) || e.StandardError <= 0 || math.IsInf(e.StandardError, 0) {
 			t.Errorf("bt entry %+v", e)
+		}
+	}
+	if rel := a.Validation.Reliability; rel != nil {
+		for _, x := range rel.Excluded {
+			seen[x.EssayID]++
+			if x.Reason == "" {
+				t.Errorf("excluded essay %s without a reason", x.EssayID)
+			}
+		}
+	}
+	for id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("essay %s appears %d times in bt_summary and reliability.excluded, want once", id, seen[id])
+		}
+	}
+	projected := map[string]bool{}
+	for _, g := range a.GradeProjections {
+		projected[g.EssayID] = true
+	}
+	for _, e := range a.BTSummary {
+		if e.GradeProjection != "" && !projected[e.EssayID] {
+			t.Errorf("%s has a grade in bt_summary but no projection", e.EssayID)
 		}
 	}
 	for _, g := range a.GradeProjections {
