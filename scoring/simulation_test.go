@@ -221,8 +221,8 @@ func TestOrderEffectIsRecovered(t *testing.T) {
 
 // calibration summarizes projected grades against the true grades.
 type calibration struct {
-	brier, top, cover80, cover95, anchorsOwn  float64
-	mass80, mass95                            float64 // the sets' mean probability
+	brier, top, cover80, cover95, anchorsOwn   float64
+	mass80, mass95                             float64 // the sets' mean probability
 	oracleBrier, oracleTop, oracle80, oracle95 float64
 }
 
