@@ -17,9 +17,12 @@ run: build
 
 ## test: vet, gofmt check and the whole test suite with the race detector
 ## (tests mostly wait on brokers and timeouts, so more of them run at once
-## than there are cores)
+## than there are cores), then the statistical simulations, which skip
+## themselves under -race (single-goroutine numerics, 12x slower there)
+SIMULATIONS := ^(TestReliabilityTellsTheTruth|TestOrderEffectIsRecovered|TestProjectionIsCalibrated)$$
 test: lint
 	$(GO) test -race -count=1 -parallel 8 ./...
+	$(GO) test -count=1 -run '$(SIMULATIONS)' ./scoring
 
 ## lint: go vet and a gofmt check
 lint:

@@ -104,6 +104,9 @@ type Options struct {
 	// plainSE takes the Jeffreys estimator's standard errors from the
 	// likelihood's information alone.
 	plainSE bool
+	// meanVariance skips the standard errors but sets Result.meanVar, the
+	// mean error variance: what the split-half's length factor needs.
+	meanVariance bool
 }
 
 // DefaultOptions returns the default fit: the Jeffreys estimator, the
@@ -200,6 +203,9 @@ type Result struct {
 	// widen scales each item's uncertainty for grade projection (see
 	// ForProjection).
 	widen []float64
+	// meanVar is the mean error variance of the abilities (with
+	// Options.meanVariance).
+	meanVar float64
 }
 
 // ForProjection returns the items and the covariance that grade
@@ -462,6 +468,9 @@ func Fit(comparisons []Comparison, opts Options) (*Result, error) {
 		}
 	} else if withOrder {
 		res.Order = &OrderEffect{Estimate: gamma, Comparisons: p.oriented}
+	}
+	if opts.meanVariance {
+		res.meanVar = p.meanVariance(theta, gamma, withOrder)
 	}
 	shift := mean(theta)
 	if ref >= 0 {

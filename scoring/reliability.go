@@ -37,16 +37,16 @@ const factorSplits = 5
 // full length with the Spearman–Brown formula L·r / (1 + (L − 1)·r). Classic
 // Spearman–Brown takes L = 2; in a sparse comparison design halving the
 // comparisons more than doubles the error variance (indirect comparisons
-// carry less), so L is the ratio of the halves' mean squared standard error
-// to the full data's, from the first split's fits. It returns the median
+// carry less), so L is the ratio of the halves' mean error variance to the
+// full data's (from the likelihood's information; estimated from its trace
+// for a large batch), over the first factorSplits splits. It returns the median
 // with the range; an error when no split leaves three items fitted in both
 // halves.
 func SplitHalf(comparisons []Comparison, opts Options, splits int, seed uint64) (SplitHalfResult, error) {
 	if splits <= 0 {
 		splits = DefaultSplits
 	}
-	opts.SkipSE = false
-	opts.plainSE = true
+	opts.SkipSE, opts.meanVariance = true, true
 	// The order of the comparisons must not matter: sort a copy.
 	cs := append([]Comparison(nil), comparisons...)
 	sort.Slice(cs, func(a, b int) bool {
@@ -72,7 +72,7 @@ func SplitHalf(comparisons []Comparison, opts Options, splits int, seed uint64) 
 		a, b := halve(cs, rand.New(rand.NewPCG(seed, uint64(s))))
 		for _, h := range [2][]Comparison{a, b} {
 			if r, err := Fit(h, opts); err == nil {
-				halfSE2 += meanSquaredSE(r)
+				halfSE2 += r.meanVar
 				halves++
 			}
 		}
@@ -80,11 +80,11 @@ func SplitHalf(comparisons []Comparison, opts Options, splits int, seed uint64) 
 	if halves == 0 {
 		return SplitHalfResult{}, errors.New("too few comparisons for a split-half estimate")
 	}
-	factor := halfSE2 / float64(halves) / meanSquaredSE(full)
+	factor := halfSE2 / float64(halves) / full.meanVar
 	if math.IsNaN(factor) || factor < 1 {
 		factor = 2
 	}
-	opts.SkipSE = true
+	opts.meanVariance = false
 	values := make([]float64, splits)
 	ok := make([]bool, splits)
 	var wg sync.WaitGroup
@@ -114,14 +114,6 @@ func SplitHalf(comparisons []Comparison, opts Options, splits int, seed uint64) 
 		med = (got[len(got)/2-1] + got[len(got)/2]) / 2
 	}
 	return SplitHalfResult{Estimate: med, Min: got[0], Max: got[len(got)-1], Splits: len(got), Factor: factor}, nil
-}
-
-func meanSquaredSE(r *Result) float64 {
-	var s float64
-	for _, it := range r.Items {
-		s += it.SE * it.SE
-	}
-	return s / float64(len(r.Items))
 }
 
 // halve divides the comparisons in two: in random order, each goes to the

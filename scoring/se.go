@@ -3,8 +3,7 @@ package scoring
 import (
 	"errors"
 	"math"
-	"runtime"
-	"sync"
+	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -27,6 +26,9 @@ var errOrderNotIdentified = errors.New("the order effect is not identified: the 
 // preconditioned conjugate-gradient solve, on every core (the information
 // matrix of a large batch is sparse: a few dozen comparisons per item).
 const DenseLimit = 1500
+
+// denseLimit is DenseLimit; tests lower it to check the two paths agree.
+var denseLimit = DenseLimit
 
 // information returns the pair weights, the order column c and Hγγ of the
 // likelihood's observed information at (theta, gamma).
@@ -112,7 +114,7 @@ func (p *problem) covariance(theta []float64, gamma float64, order bool, alpha f
 			// γ's own standard error from the likelihood's information:
 			// the pseudo-observations carry none about it.
 			pw, pc, ph := p.information(theta, gamma, order, false)
-			pinv, err := p.inverse(pw, nil, 0)
+			pinv, err := p.cheapInverse(pw)
 			if err != nil {
 				return covarianceResult{}, err
 			}
@@ -127,11 +129,14 @@ func (p *problem) covariance(theta []float64, gamma float64, order bool, alpha f
 	}
 	if len(focus) > 0 {
 		res.cols = make(map[int][]float64, len(focus))
-		e := make([]float64, n)
-		for _, f := range focus {
-			e[f] = 1
-			col := inv.solve(e)
-			e[f] = 0
+		units := make([][]float64, len(focus))
+		for k, f := range focus {
+			units[k] = make([]float64, n)
+			units[k][f] = 1
+		}
+		cols := inv.solveMany(units)
+		for k, f := range focus {
+			col := cols[k]
 			for i := range col {
 				col[i] -= invN
 				if u != nil {
@@ -164,6 +169,7 @@ func (p *problem) covariance(theta []float64, gamma float64, order bool, alpha f
 type inverter interface {
 	diag() []float64
 	solve(b []float64) []float64
+	solveMany(bs [][]float64) [][]float64
 }
 
 // inverse prepares A⁻¹ for the pair weights w (and, for the alpha
@@ -171,10 +177,10 @@ type inverter interface {
 // DenseLimit items, conjugate gradients above.
 func (p *problem) inverse(w, pi []float64, alpha float64) (inverter, error) {
 	n := len(p.ids)
-	if n <= DenseLimit || alpha > 0 {
+	if n <= denseLimit || alpha > 0 {
 		return p.denseInverse(w, pi, alpha)
 	}
-	return &cgInverse{p: p, w: w}, nil
+	return &cgInverse{a: newLaplacian(p, w)}, nil
 }
 
 // denseInv is A⁻¹ through a Cholesky factorization.
@@ -241,126 +247,20 @@ func (d *denseInv) diag() []float64 {
 	return out
 }
 
+func (d *denseInv) solveMany(bs [][]float64) [][]float64 {
+	out := make([][]float64, len(bs))
+	for k, b := range bs {
+		out[k] = d.solve(b)
+	}
+	return out
+}
+
 func (d *denseInv) solve(b []float64) []float64 {
 	var x mat.VecDense
 	if err := d.chol.SolveVecTo(&x, mat.NewVecDense(len(b), append([]float64(nil), b...))); err != nil {
 		return make([]float64, len(b))
 	}
 	return append([]float64(nil), x.RawVector().Data...)
-}
-
-// cgInverse is A⁻¹ through preconditioned conjugate gradients.
-type cgInverse struct {
-	p *problem
-	w []float64
-}
-
-// cgTolerance is the relative residual at which a solve stops. The
-// variance e_iᵀx converges with the square of the error, so this gives
-// variances to about machine precision.
-const cgTolerance = 1e-10
-
-// solve solves A x = b.
-func (c *cgInverse) solve(b []float64) []float64 {
-	ws := newCGWork(c.p, c.w)
-	return append([]float64(nil), ws.solve(c.p, c.w, b)...)
-}
-
-// diag solves A x = e_i for every i, spread over every core; each worker
-// has its own buffers and writes its own entries, so the result does not
-// depend on the scheduling.
-func (c *cgInverse) diag() []float64 {
-	n := len(c.p.ids)
-	out := make([]float64, n)
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var wg sync.WaitGroup
-	var next sync.Mutex
-	i := 0
-	for wk := 0; wk < workers; wk++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ws := newCGWork(c.p, c.w)
-			e := make([]float64, n)
-			for {
-				next.Lock()
-				k := i
-				i++
-				next.Unlock()
-				if k >= n {
-					return
-				}
-				e[k] = 1
-				x := ws.solve(c.p, c.w, e)
-				out[k] = x[k]
-				e[k] = 0
-			}
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// cgWork holds one solver's buffers.
-type cgWork struct {
-	x, r, z, d, q, pre []float64
-}
-
-func newCGWork(p *problem, w []float64) *cgWork {
-	n := len(p.ids)
-	ws := &cgWork{x: make([]float64, n), r: make([]float64, n), z: make([]float64, n), d: make([]float64, n), q: make([]float64, n), pre: make([]float64, n)}
-	for k := range p.pi {
-		ws.pre[p.pi[k]] += w[k]
-		ws.pre[p.pj[k]] += w[k]
-	}
-	for i := range ws.pre {
-		ws.pre[i] = 1 / (ws.pre[i] + 1/float64(n))
-	}
-	return ws
-}
-
-// solve runs Jacobi-preconditioned conjugate gradients on A x = b.
-func (ws *cgWork) solve(p *problem, w, b []float64) []float64 {
-	n := len(b)
-	x, r, z, d, q := ws.x, ws.r, ws.z, ws.d, ws.q
-	for i := range x {
-		x[i] = 0
-		r[i] = b[i]
-		z[i] = r[i] * ws.pre[i]
-		d[i] = z[i]
-	}
-	rz := dot(r, z)
-	bnorm := math.Sqrt(dot(b, b))
-	if bnorm == 0 {
-		return x
-	}
-	for it := 0; it < 10*n+100; it++ {
-		p.infoMul(d, q, w, nil, 0)
-		dq := dot(d, q)
-		if dq <= 0 {
-			break
-		}
-		a := rz / dq
-		var rr float64
-		for i := range x {
-			x[i] += a * d[i]
-			r[i] -= a * q[i]
-			rr += r[i] * r[i]
-		}
-		if math.Sqrt(rr) <= cgTolerance*bnorm {
-			break
-		}
-		for i := range z {
-			z[i] = r[i] * ws.pre[i]
-		}
-		rzNew := dot(r, z)
-		beta := rzNew / rz
-		rz = rzNew
-		for i := range d {
-			d[i] = z[i] + beta*d[i]
-		}
-	}
-	return x
 }
 
 // widening is √(I*ᵢᵢ / Iᵢᵢ) per item: its information with the Jeffreys
@@ -398,4 +298,69 @@ func (p *problem) widening(theta []float64, gamma float64, order bool) []float64
 		}
 	}
 	return out
+}
+
+// cheapInverse is A⁻¹ for a few solves: dense for a small batch,
+// conjugate gradients for a large one (where a second factorization would
+// cost more than the solves).
+func (p *problem) cheapInverse(w []float64) (inverter, error) {
+	if len(p.ids) <= exactTrace {
+		return p.denseInverse(w, nil, 0)
+	}
+	return &cgInverse{a: newLaplacian(p, w)}, nil
+}
+
+// exactTrace is the number of items up to which meanVariance takes every
+// diagonal entry; traceProbes is how many random vectors it averages above.
+const (
+	exactTrace  = 256
+	traceProbes = 32
+)
+
+// meanVariance is the abilities' mean sum-to-zero error variance from the
+// likelihood's information at (theta, gamma), (tr(A⁻¹) − 1)/n: exact up to
+// exactTrace items, above from Hutchinson's estimator. For a random sign
+// vector z centred to zᶜ = z − z̄1, E[zᶜᵀA⁻¹zᶜ] = tr(A⁻¹) − 1, and its
+// spread comes only from the off-diagonal entries of A⁻¹, which a
+// comparison design keeps small: traceProbes vectors give the mean to a
+// fraction of a percent (TestMeanVarianceEstimate). The vectors are seeded
+// by n, so the same data give the same figure.
+func (p *problem) meanVariance(theta []float64, gamma float64, order bool) float64 {
+	n := len(theta)
+	w, _, _ := p.information(theta, gamma, order, false)
+	if n <= exactTrace {
+		inv, err := p.denseInverse(w, nil, 0)
+		if err != nil {
+			return math.NaN()
+		}
+		var s float64
+		for _, v := range inv.diag() {
+			s += v
+		}
+		return (s - 1) / float64(n)
+	}
+	r := rand.New(rand.NewPCG(uint64(n), 0x7ace))
+	probes := make([][]float64, traceProbes)
+	for k := range probes {
+		z := make([]float64, n)
+		var mean float64
+		for i := range z {
+			z[i] = 1
+			if r.Uint64()&1 == 0 {
+				z[i] = -1
+			}
+			mean += z[i]
+		}
+		mean /= float64(n)
+		for i := range z {
+			z[i] -= mean
+		}
+		probes[k] = z
+	}
+	var s float64
+	inv := &cgInverse{a: newLaplacian(p, w)}
+	for _, q := range inv.quadratic(probes) {
+		s += q
+	}
+	return s / traceProbes / float64(n)
 }
