@@ -131,19 +131,37 @@ type Ranked struct {
 // withSE it refits the abilities only (SE 0), cheap enough for a live
 // display of a large batch.
 func (h *Hydrator) Ranking(withSE bool) ([]Ranked, error) {
+	return h.RankingJob(withSE)()
+}
+
+// RankingJob copies what the ranking needs from the fold now and returns
+// the refit, which may run on any goroutine while the fold goes on: a
+// large batch's refit takes a while, and capture must not wait for it.
+func (h *Hydrator) RankingJob(withSE bool) func() ([]Ranked, error) {
+	cs := h.comparisons()
 	opts := h.fitOptions()
 	opts.SkipSE = !withSE
-	res, err := scoring.Fit(h.comparisons(), opts)
-	if err != nil {
-		return nil, err
+	type about struct {
+		isAnchor bool
+		grade    string
 	}
-	out := make([]Ranked, 0, len(res.Items))
-	for _, it := range res.Items {
-		e := h.essays[h.indexOfID(it.ID)]
-		out = append(out, Ranked{ID: it.ID, Theta: it.Theta, SE: it.SE, IsAnchor: e.isAnchor, Grade: e.grade, Compared: it.Comparisons})
+	essays := make(map[string]about, len(h.essays))
+	for _, e := range h.essays {
+		essays[e.id] = about{e.isAnchor, e.grade}
 	}
-	sortRanked(out)
-	return out, nil
+	return func() ([]Ranked, error) {
+		res, err := scoring.Fit(cs, opts)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Ranked, 0, len(res.Items))
+		for _, it := range res.Items {
+			e := essays[it.ID]
+			out = append(out, Ranked{ID: it.ID, Theta: it.Theta, SE: it.SE, IsAnchor: e.isAnchor, Grade: e.grade, Compared: it.Comparisons})
+		}
+		sortRanked(out)
+		return out, nil
+	}
 }
 
 func sortRanked(r []Ranked) {

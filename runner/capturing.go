@@ -80,7 +80,18 @@ type capturer struct {
 	lastRank     time.Time
 	lastSE       time.Time
 	ranking      []Ranked
-	rate         []rateBucket
+	// The live ranking is refitted off the loop, one refit at a time;
+	// ranked delivers it.
+	rankBusy bool
+	ranked   chan rankedFit
+	rate     []rateBucket
+}
+
+// rankedFit is a finished live-ranking refit.
+type rankedFit struct {
+	ranking []hydrator.Ranked
+	withSE  bool
+	err     error
 }
 
 type rateBucket struct {
@@ -90,7 +101,7 @@ type rateBucket struct {
 
 // newCapturer prepares session n of a run over the journal writer jw.
 func newCapturer(r *run, conn capture.Conn, jw *journal.Writer, n int) *capturer {
-	c := &capturer{run: r, conn: conn, jw: jw, n: n, writeEvery: minWriteInterval, started: time.Now()}
+	c := &capturer{run: r, conn: conn, jw: jw, n: n, writeEvery: minWriteInterval, started: time.Now(), ranked: make(chan rankedFit, 1)}
 	c.hyd = hydrator.New(hydrator.Batch{Snapshot: r.snap, Anchors: r.anchors, BatchUUID: r.rec.BatchUUID, Topics: r.topics, Expected: r.rec.Expected(), Observe: c.observe})
 	r.rep.Report(CaptureStartedEvent{Capture: n})
 	return c
@@ -194,6 +205,14 @@ func (c *capturer) loop(ctx context.Context) error {
 			}
 			if _, err := c.session.AddPartitions(fresh); err != nil {
 				c.log.Warn("partition_add_failed", "event", "partition_add_failed", "error", err)
+			}
+		case f := <-c.ranked:
+			c.rankBusy = false
+			if f.err == nil {
+				if !f.withSE {
+					keepSE(f.ranking, c.ranking)
+				}
+				c.ranking = rankedOf(f.ranking)
 			}
 		case now := <-tick.C:
 			c.tick(now)
@@ -309,20 +328,21 @@ func (c *capturer) writeLive() {
 // progress is the live view's state now.
 func (c *capturer) progress(now time.Time) Progress {
 	st := c.hyd.Stats()
-	if now.Sub(c.lastRank) >= rankInterval {
+	if now.Sub(c.lastRank) >= rankInterval && !c.rankBusy {
 		c.lastRank = now
 		// Abilities every refresh; standard errors at a slower cadence
 		// (a large batch's SEs take a while), the last ones shown between.
+		// The refit runs off the loop, so capture never waits for it.
 		withSE := now.Sub(c.lastSE) >= seInterval
 		if withSE {
 			c.lastSE = now
 		}
-		if rk, err := c.hyd.Ranking(withSE); err == nil {
-			if !withSE {
-				keepSE(rk, c.ranking)
-			}
-			c.ranking = rankedOf(rk)
-		}
+		job := c.hyd.RankingJob(withSE)
+		c.rankBusy = true
+		go func() {
+			rk, err := job()
+			c.ranked <- rankedFit{ranking: rk, withSE: withSE, err: err}
+		}()
 	}
 	comp := c.hyd.Completion()
 	p := Progress{BatchLabel: c.rec.BatchLabel, BatchUUID: c.rec.BatchUUID, Broker: c.conn.String(), RunDir: c.dir,
@@ -403,7 +423,13 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 	}
 	recErr := rundir.WriteJSON(c.dir, rundir.RunRecord, c.rec)
 	// A last progress event, so the display shows the final counts (and a
-	// fault that ended the capture) before the summary.
+	// fault that ended the capture) and abilities before the summary.
+	// Capture is over: the refit may run here.
+	if rk, err := c.hyd.Ranking(false); err == nil {
+		keepSE(rk, c.ranking)
+		c.ranking = rankedOf(rk)
+	}
+	c.lastRank = time.Now()
 	c.rep.Report(ProgressEvent{Progress: c.progress(time.Now())})
 	c.rep.Report(PhaseEvent{Phase: PhaseWriting, At: time.Now()})
 	c.log.Info("run_finishing", "event", eventName(outcome), "outcome", outcome, "message", message,
