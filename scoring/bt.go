@@ -1,8 +1,11 @@
 // Package scoring fits the Bradley–Terry model to paired comparisons, derives
 // standard errors and reliability, and projects abilities onto grade scales.
 //
-// It is pure computation: no I/O, no clocks, no randomness. Given the same
-// comparisons (in any order) it returns bit-identical results.
+// It is pure computation: no I/O, no clocks, and randomness only from seeds
+// the caller gives (split halves, the projection's bootstrap) or derives from
+// the data (trace probes). Given the same comparisons (in any order) and
+// seeds it returns bit-identical results on any machine: parallel work is
+// divided by index, never by core count.
 package scoring
 
 import (

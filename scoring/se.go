@@ -22,9 +22,10 @@ type covarianceResult struct {
 var errOrderNotIdentified = errors.New("the order effect is not identified: the information about it is all explained by the abilities")
 
 // DenseLimit is the number of items up to which the covariance comes from a
-// dense Cholesky factorization; above it every variance comes from its own
-// preconditioned conjugate-gradient solve, on every core (the information
-// matrix of a large batch is sparse: a few dozen comparisons per item).
+// dense Cholesky factorization; above it the variances come from
+// preconditioned conjugate-gradient solves, eight columns in lockstep per
+// core (cg.go; the information matrix of a large batch is sparse: a few
+// dozen comparisons per item).
 const DenseLimit = 1500
 
 // denseLimit is DenseLimit; tests lower it to check the two paths agree.

@@ -48,7 +48,7 @@ type reliabilityCell struct {
 // k comparisons per item, and compares SSR and split-half with the true
 // reliability: the in-sample squared correlation of the estimates with the
 // true abilities over the fitted items.
-func simulateReliability(t testing.TB, n, k int, sd float64, reps, splits int) reliabilityCell {
+func simulateReliability(t testing.TB, opts Options, n, k int, sd float64, reps, splits int) reliabilityCell {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("e%03d", i)
@@ -62,7 +62,7 @@ func simulateReliability(t testing.TB, n, k int, sd float64, reps, splits int) r
 			theta[i] = r.NormFloat64() * sd
 		}
 		cs := randomPairs(r, theta, ids, k, 0)
-		res, err := Fit(cs, DefaultOptions())
+		res, err := Fit(cs, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func simulateReliability(t testing.TB, n, k int, sd float64, reps, splits int) r
 		c.meanSSR += ssr
 		c.meanTrue += rho * rho
 		if splits > 0 {
-			sh, err := SplitHalf(cs, DefaultOptions(), splits, uint64(rep))
+			sh, err := SplitHalf(cs, opts, splits, uint64(rep))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func TestReliabilityTellsTheTruth(t *testing.T) {
 		for _, k := range []int{10, 20} {
 			t.Run(fmt.Sprintf("sd=%g,k=%d", sd, k), func(t *testing.T) {
 				t.Parallel()
-				c := simulateReliability(t, 100, k, sd, 40, DefaultSplits)
+				c := simulateReliability(t, DefaultOptions(), 100, k, sd, 40, DefaultSplits)
 				t.Logf("true %.3f · SSR %.3f (mean |SSR−true| %.3f) · split-half %.3f (mean |split−true| %.3f) · coverage %.3f",
 					c.meanTrue, c.meanSSR, c.meanAbsSSR, c.meanSplit, c.meanAbsSplit, c.coverage)
 				if c.meanAbsSSR > 0.07 {
@@ -409,5 +409,36 @@ func skipUnderRace(t *testing.T) {
 	t.Helper()
 	if raceDetector {
 		t.Skip("statistical simulation: make test runs it without -race")
+	}
+}
+
+// BenchmarkEstimatorTable prints the table docs/STATISTICS.md justifies the
+// default estimator with: SSR, split-half and 95% coverage against the true
+// reliability for the Jeffreys estimator and the alpha estimator at the
+// production CJ service's 0.01 and at 0.1, n = 100, random pairs.
+//
+//	go test ./scoring -run '^$' -bench EstimatorTable -benchtime 1x -v
+func BenchmarkEstimatorTable(b *testing.B) {
+	type row struct {
+		name string
+		opts Options
+	}
+	alpha := func(a float64) Options {
+		o := ServiceOptions()
+		o.Alpha = a
+		return o
+	}
+	rows := []row{{"jeffreys", DefaultOptions()}, {"alpha 0.01", alpha(0.01)}, {"alpha 0.1", alpha(0.1)}}
+	for b.Loop() {
+		b.Logf("%-11s %-10s %6s %6s %9s %6s %11s %8s", "estimator", "design", "true", "SSR", "|SSR−true|", "split", "|split−true|", "coverage")
+		for _, r := range rows {
+			for _, sd := range []float64{1, 2} {
+				for _, k := range []int{10, 20} {
+					c := simulateReliability(b, r.opts, 100, k, sd, 40, DefaultSplits)
+					b.Logf("%-11s sd=%g,k=%-3d %6.3f %6.3f %9.3f %6.3f %11.3f %8.3f", r.name, sd, k,
+						c.meanTrue, c.meanSSR, c.meanAbsSSR, c.meanSplit, c.meanAbsSplit, c.coverage)
+				}
+			}
+		}
 	}
 }
