@@ -19,6 +19,9 @@ func (e *env) useTUI(cfg *config.Config) bool {
 	if cfg.NoTUI {
 		return false
 	}
+	if os.Getenv("TERM") == "dumb" {
+		return false // a terminal that cannot draw a dashboard: plain lines
+	}
 	out, ok := e.stdout.(*os.File)
 	return ok && term.IsTerminal(out.Fd()) && term.IsTerminal(os.Stdin.Fd())
 }
@@ -41,9 +44,12 @@ func (e *env) dashboard(ctl *runner.Controller, cfg *config.Config, resumeDir st
 		return exitf(runner.ExitFailure, "run with --no-tui to use plain output", "the dashboard failed: %v", err)
 	}
 	if sum.Outcome == "" {
-		if code == runner.ExitOK {
+		switch code {
+		case runner.ExitOK:
 			fmt.Fprintln(e.stdout, "eng5np: quit before starting; nothing was published")
 			return nil
+		case runner.ExitFailure:
+			return &ExitError{Code: code, Err: errors.New("quit with a blocking pre-flight check failed; nothing was published (`eng5np doctor` lists the checks and their fixes)")}
 		}
 		return &ExitError{Code: code, Err: errors.New("interrupted before starting; nothing was published")}
 	}

@@ -248,8 +248,11 @@ It needs the stack that served the run to be running: the addresses recorded in
 run.json are used unless --kafka-bootstrap, --content-service-url or
 --cj-service-url override them. A run on the embedded stack can only be resumed
 in place from the dashboard's summary (press r), because that stack lives as long
-as the process that started it. --completion-timeout (default: the run's) counts
-from the start of the resume.
+as the process that started it.
+
+--completion-timeout counts from the start of the resume; without it the resume
+waits as long as the run's own timeout (recorded in run.json). The dashboard's
+in-place resume follows the same rule. After a second timeout, pass a longer one.
 
 Exit status: as execute's; 2 when the run cannot be resumed (it completed, failed
 or stopped on a metadata fault).`,
@@ -267,6 +270,11 @@ or stopped on a metadata fault).`,
 		},
 	}
 	config.AddCommandFlags(cmd.Flags(), config.CmdResume)
+	if f := cmd.Flags().Lookup("completion-timeout"); f != nil {
+		// Not the execute default: a resume waits as long as the run did.
+		f.DefValue = ""
+		f.Usage = "stop this capture this long after the resume starts (default: the run's own completion timeout, from run.json; exit 4, resumable)"
+	}
 	return cmd
 }
 

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 
+	"eng5np/artefacts"
 	"eng5np/events"
 	"eng5np/inputs"
 	"eng5np/journal"
@@ -284,6 +285,9 @@ type Observation struct {
 	// Reason says why a record was quarantined (Malformed) or found
 	// suspicious, naming the field that failed.
 	Reason string
+	// Comparison is the artefact's record of an applied callback (its
+	// sequence number as in llm_comparisons), for displays.
+	Comparison *artefacts.Comparison
 }
 
 // parallelMin is the group size from which ApplyAll decodes in parallel.
@@ -341,6 +345,11 @@ func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Disposition {
 		if len(h.faults) > faults {
 			f := h.faults[len(h.faults)-1]
 			obs.FaultFields, obs.FaultDetail = f.fields, f.detail
+		}
+		if o == Applied && d.ev != nil && d.ev.Callback != nil && h.entries.len() > 0 {
+			n := h.entries.len()
+			c := h.comparison(n, h.entries.at(n-1), rec, d.ev)
+			obs.Comparison = &c
 		}
 		h.cfg.Observe(obs)
 	}

@@ -125,7 +125,16 @@ type Ranked struct {
 	IsAnchor bool
 	Grade    string // anchors: the registered grade
 	Compared int
+	Wins     int
+	// Projected is the most probable grade and Probability its
+	// probability, from a refit with standard errors ("" without one).
+	Projected   string
+	Probability float64
 }
+
+// liveDraws is the projection's bootstrap size for a live ranking: enough
+// for the most probable grade, a fraction of the artefact's cost.
+const liveDraws = 100
 
 // Ranking refits and returns every fitted essay, best first. Without
 // withSE it refits the abilities only (SE 0), cheap enough for a live
@@ -146,18 +155,37 @@ func (h *Hydrator) RankingJob(withSE bool) func() ([]Ranked, error) {
 		grade    string
 	}
 	essays := make(map[string]about, len(h.essays))
+	anchors := map[string]string{}
 	for _, e := range h.essays {
 		essays[e.id] = about{e.isAnchor, e.grade}
+		if e.isAnchor {
+			anchors[e.id] = e.grade
+		}
 	}
+	scale, scaleErr := scoring.LookupScale(h.cfg.Snapshot.GradeScale)
+	seed := h.seed()
 	return func() ([]Ranked, error) {
 		res, err := scoring.Fit(cs, opts)
 		if err != nil {
 			return nil, err
 		}
+		proj := map[string]scoring.Projection{}
+		if withSE && scaleErr == nil {
+			items, cov := res.ForProjection()
+			if pr, err := scoring.ProjectGrades(scale, items, anchors, scoring.ProjectOptions{Cov: cov, Seed: seed, Draws: liveDraws}); err == nil {
+				for _, p := range pr.Projections {
+					proj[p.EssayID] = p
+				}
+			}
+		}
 		out := make([]Ranked, 0, len(res.Items))
 		for _, it := range res.Items {
 			e := essays[it.ID]
-			out = append(out, Ranked{ID: it.ID, Theta: it.Theta, SE: it.SE, IsAnchor: e.isAnchor, Grade: e.grade, Compared: it.Comparisons})
+			r := Ranked{ID: it.ID, Theta: it.Theta, SE: it.SE, IsAnchor: e.isAnchor, Grade: e.grade, Compared: it.Comparisons, Wins: it.Wins}
+			if p, ok := proj[it.ID]; ok {
+				r.Projected, r.Probability = p.Grade, p.Probabilities[p.Grade]
+			}
+			out = append(out, r)
 		}
 		sortRanked(out)
 		return out, nil

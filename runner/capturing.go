@@ -84,7 +84,12 @@ type capturer struct {
 	// ranked delivers it.
 	rankBusy bool
 	ranked   chan rankedFit
-	rate     []rateBucket
+	// stoppedAt is when the capture ended (zero while it runs): the
+	// display's clocks stop there.
+	stoppedAt time.Time
+	// thisCapture counts the callbacks this capture applied.
+	thisCapture int
+	rate        []rateBucket
 }
 
 // rankedFit is a finished live-ranking refit.
@@ -256,15 +261,9 @@ func (c *capturer) stopState() StopState {
 func (c *capturer) observe(o hydrator.Observation) {
 	rec := o.Record
 	c.folded, c.head = rec.Seq, rec.Chain
-	ev := RecordEvent{Topic: rec.Topic, Disposition: Disposition(o.Disposition.String()), Current: rec.Capture >= c.n, FaultFields: o.FaultFields}
-	if o.Disposition == hydrator.Applied && o.Event != nil && o.Event.Callback != nil {
-		cb := o.Event.Callback
-		ev.Comparison = &ComparisonRecord{Succeeded: cb.Succeeded(), Provider: cb.Provider, Model: cb.Model,
-			PromptTokens: int64(cb.TokenUsage.PromptTokens), CompletionTokens: int64(cb.TokenUsage.CompletionTokens),
-			CostUSD: cb.CostEstimate, CompletedAt: cb.CompletedAt.Time}
-	}
-	c.rep.Report(ev)
-	if !ev.Current {
+	current := rec.Capture >= c.n
+	c.rep.Report(recordEvent(o, current))
+	if !current {
 		return
 	}
 	attrs := []any{"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset, "seq", rec.Seq}
@@ -278,6 +277,7 @@ func (c *capturer) observe(o hydrator.Observation) {
 		name := "event_applied"
 		if rec.Topic == c.topics.ComparisonResult() {
 			name = "comparison_applied"
+			c.thisCapture++
 			c.countRate(time.Now())
 			c.lastActivity = time.Now()
 		}
@@ -351,7 +351,8 @@ func (c *capturer) progress(now time.Time) Progress {
 		CostUSD: st.CostUSD, Models: modelCosts(st.Models), DistinctPrompts: st.DistinctPrompts,
 		Topics: TopicCounts(st.Topics), Records: RecordCounts(st.Dispositions), Faults: st.Faults, Completion: Completion(comp),
 		Ranking: c.ranking, BudgetUSD: c.rec.BudgetUSD, LastWrite: c.lastWrite, Writes: c.writes,
-		WaitingForResult: comp.Completed && !comp.HasResult && !comp.Failed}
+		WaitingForResult: comp.Completed && !comp.HasResult && !comp.Failed,
+		ThisCapture:      c.thisCapture, LastCallback: c.lastActivity, PriorElapsed: c.rec.PriorElapsed(c.n), Stopped: !c.stoppedAt.IsZero()}
 	if c.session != nil {
 		p.BrokerErrors, p.LastBrokerErr = c.session.BrokerErrors()
 		p.BrokerFailing = c.session.Failing()
@@ -422,6 +423,7 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 		last.EndedAt, last.Outcome, last.Records, last.Message, last.Timeout = time.Now().UTC(), outcome, c.hyd.LastSeq(), message, Duration(c.timeout)
 	}
 	recErr := rundir.WriteJSON(c.dir, rundir.RunRecord, c.rec)
+	c.stoppedAt = time.Now()
 	// A last progress event, so the display shows the final counts (and a
 	// fault that ended the capture) and abilities before the summary.
 	// Capture is over: the refit may run here.
@@ -430,7 +432,7 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 		c.ranking = rankedOf(rk)
 	}
 	c.lastRank = time.Now()
-	c.rep.Report(ProgressEvent{Progress: c.progress(time.Now())})
+	c.rep.Report(ProgressEvent{Progress: c.progress(c.stoppedAt)})
 	c.rep.Report(PhaseEvent{Phase: PhaseWriting, At: time.Now()})
 	c.log.Info("run_finishing", "event", eventName(outcome), "outcome", outcome, "message", message,
 		"comparisons", st.Comparisons, "cost_usd", st.CostUSD)
@@ -439,7 +441,7 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 
 	s := Summary{Outcome: outcome, ExitCode: outcome.ExitCode(), Message: message, RunDir: c.dir, BatchUUID: c.rec.BatchUUID,
 		BatchLabel: c.rec.BatchLabel, Comparisons: st.Comparisons, Succeeded: st.Succeeded, Failed: st.Failed, CostUSD: st.CostUSD,
-		Models: modelCosts(st.Models), Elapsed: time.Since(c.started)}
+		Models: modelCosts(st.Models), Elapsed: c.rec.PriorElapsed(c.n) + c.stoppedAt.Sub(c.started)}
 	for _, f := range st.Faults {
 		s.Faults = append(s.Faults, hydrator.Describe([]artefacts.Fault{f}))
 	}
@@ -470,6 +472,10 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 	// What the run found questionable, then what the statistics' reader
 	// must know (essays without an ability, adaptive pairing).
 	s.Warnings = append(append([]string(nil), sec.Warnings...), sec.Reliability.Caveats...)
+	c.ranking = rankingOf(sec)
+	c.lastRank = time.Now() // no refit: this is the final ranking
+	c.rep.Report(ProgressEvent{Progress: c.progress(c.stoppedAt)})
+	s.Result = resultOf(sec)
 	c.rep.Report(FinishedEvent{Summary: s})
 	return s
 }
@@ -528,23 +534,51 @@ func nextStep(o Outcome, dir string, rec *RunRecord) (next string, resumable boo
 		return artefacts.FaultAdvice, false
 	case OutcomeTimeout, OutcomeInterrupted, OutcomeBudgetExceeded, OutcomeNoResult:
 		cmd := "eng5np resume " + dir
+		again := o == OutcomeTimeout && len(rec.Captures) >= 2
 		if rec.Stack == "embedded" {
-			return "resuming needs the stack that served the run, and the embedded stack lives only as long as this process: on the dashboard press r to resume in place; " +
-					"for a batch you may need to resume later, start the stack with `eng5np stack up` and execute with --stack external (then `" + cmd + "` works)",
-				true
+			next := "resuming needs the stack that served the run, and the embedded stack lives only as long as this process, so only its dashboard can resume in place; " +
+				"for a batch you may need to resume later, start the stack with `eng5np stack up` and execute with --stack external (then `" + cmd + "` works)"
+			if again {
+				next = "the batch timed out again with the run's " + time.Duration(rec.CompletionTimeout).String() + " completion timeout; an in-place resume waits that long once more, " +
+					"or run the batch again with a longer --completion-timeout (a resume on the embedded stack cannot change it)"
+			}
+			return next, true
+		}
+		if again {
+			return "the batch timed out again: `" + cmd + " --completion-timeout 30m` waits longer (the run's own is " + time.Duration(rec.CompletionTimeout).String() + ")", true
 		}
 		return cmd, true
 	}
 	return "", false
 }
 
-// keepSE gives a θ-only ranking the standard errors of the last full one.
+// keepSE gives a θ-only ranking the standard errors and projected grades
+// of the last full one.
 func keepSE(rk []hydrator.Ranked, last []Ranked) {
-	se := make(map[string]float64, len(last))
+	prev := make(map[string]Ranked, len(last))
 	for _, r := range last {
-		se[r.ID] = r.SE
+		prev[r.ID] = r
 	}
 	for i := range rk {
-		rk[i].SE = se[rk[i].ID]
+		p := prev[rk[i].ID]
+		rk[i].SE, rk[i].Projected, rk[i].Probability = p.SE, p.Projected, p.Probability
 	}
+}
+
+// rankingOf is the final ranking from the artefact's sections: exact SEs
+// and the artefact's projected grades.
+func rankingOf(sec *hydrator.Sections) []Ranked {
+	proj := make(map[string]artefacts.GradeProjection, len(sec.GradeProjections))
+	for _, g := range sec.GradeProjections {
+		proj[g.EssayID] = g
+	}
+	out := make([]Ranked, 0, len(sec.BTSummary))
+	for _, e := range sec.BTSummary {
+		r := Ranked{ID: e.EssayID, Theta: e.Theta, SE: e.StandardError, IsAnchor: e.IsAnchor, Grade: e.AnchorGrade, Compared: e.ComparisonCount, Wins: e.Wins}
+		if g, ok := proj[e.EssayID]; ok {
+			r.Projected, r.Probability = g.Grade, g.Probabilities[g.Grade]
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -112,11 +112,6 @@ func (c *Controller) Start(rep Reporter) {
 	})
 }
 
-// inPlaceResumeTimeout bounds a resume started after a run of this process
-// ended: the run's own completion timeout is what just ran out, so a resume
-// waits as long as a default run would.
-const inPlaceResumeTimeout = 30 * time.Minute
-
 // Resume resumes the last run's capture in place, in the background.
 func (c *Controller) Resume(rep Reporter) {
 	c.mu.Lock()
@@ -124,10 +119,9 @@ func (c *Controller) Resume(rep Reporter) {
 	if c.resumeDir != "" && dir == "" {
 		dir = c.resumeDir
 	}
+	// The same rule as `eng5np resume`: the timeout given on the command
+	// line, else the run's own (0 tells Resume to read it from run.json).
 	timeout := c.timeout
-	if timeout == 0 && c.last.RunDir != "" {
-		timeout = inPlaceResumeTimeout
-	}
 	c.mu.Unlock()
 	ep := c.ep
 	c.launch(rep, func(ctx context.Context, all Reporter) (Summary, error) {

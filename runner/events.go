@@ -1,6 +1,11 @@
 package runner
 
-import "time"
+import (
+	"time"
+
+	"eng5np/artefacts"
+	"eng5np/hydrator"
+)
 
 // Event is what a run reports while it works. Displays (the dashboard, the
 // plain lines) and metrics all receive the same events through one
@@ -92,6 +97,44 @@ type RecordEvent struct {
 	FaultFields []string
 	// Comparison describes an applied callback.
 	Comparison *ComparisonRecord
+	// Source is where the record was read; Seq its journal line.
+	Source artefacts.RecordSource
+	Seq    int64
+	// CorrelationID is the record's (the callback's, or the envelope's).
+	CorrelationID string
+	// Reason says why the record was quarantined, found suspicious or
+	// faulted.
+	Reason string
+	// Record is the artefact's record of an applied callback (essays,
+	// winner, confidence, justification, tokens, cost, prompt hash,
+	// timings), for displays that inspect comparisons.
+	Record *artefacts.Comparison
+}
+
+// recordEvent is the event for one folded record.
+func recordEvent(o hydrator.Observation, current bool) RecordEvent {
+	rec := o.Record
+	ev := RecordEvent{Topic: rec.Topic, Disposition: Disposition(o.Disposition.String()), Current: current, FaultFields: o.FaultFields,
+		Source: artefacts.RecordSource{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}, Seq: rec.Seq,
+		Reason: o.Reason, Record: o.Comparison}
+	if o.FaultDetail != "" {
+		ev.Reason = o.FaultDetail
+	}
+	if o.Event != nil {
+		switch {
+		case o.Event.Callback != nil:
+			ev.CorrelationID = o.Event.Callback.CorrelationID
+		case o.Event.Envelope != nil:
+			ev.CorrelationID = o.Event.Envelope.CorrelationID
+		}
+	}
+	if o.Disposition == hydrator.Applied && o.Event != nil && o.Event.Callback != nil {
+		cb := o.Event.Callback
+		ev.Comparison = &ComparisonRecord{Succeeded: cb.Succeeded(), Provider: cb.Provider, Model: cb.Model,
+			PromptTokens: int64(cb.TokenUsage.PromptTokens), CompletionTokens: int64(cb.TokenUsage.CompletionTokens),
+			CostUSD: cb.CostEstimate, CompletedAt: cb.CompletedAt.Time}
+	}
+	return ev
 }
 
 // ComparisonRecord is what an applied callback added to the run.

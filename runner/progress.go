@@ -23,6 +23,7 @@ type Progress struct {
 
 	Expected          int // the comparison budget
 	Comparisons       int
+	ThisCapture       int // comparisons applied by this capture (the rest were refolded)
 	Succeeded         int
 	FailedComparisons int
 	CostUSD           float64
@@ -48,7 +49,22 @@ type Progress struct {
 	// no record since): the broker is unreachable while it is above 0.
 	BrokerFailing    int
 	WaitingForResult bool // completed seen, waiting for the result within the grace
+	// LastCallback is when this capture last applied a callback of the
+	// batch (zero: none yet).
+	LastCallback time.Time
+	// PriorElapsed is how long the run's earlier captures lasted: the
+	// run's elapsed time is PriorElapsed + Now − Started.
+	PriorElapsed time.Duration
+	// Stopped is set on the last progress of a capture: Now is when it
+	// stopped, and clocks stop with it.
+	Stopped bool
 }
+
+// Outstanding is how many comparisons the budget still expects.
+func (p Progress) Outstanding() int { return max(0, p.Expected-p.Comparisons) }
+
+// RunElapsed is the run's elapsed capture time across every capture.
+func (p Progress) RunElapsed() time.Duration { return p.PriorElapsed + p.Now.Sub(p.Started) }
 
 // TopicCounts counts the records read, by what their topic carries.
 type TopicCounts hydrator.TopicCounts
@@ -69,10 +85,14 @@ type Ranked hydrator.Ranked
 // records it.
 type Fault = artefacts.Fault
 
-// RecentRate is the mean comparisons per second over the last 10 seconds of
-// Rate (fewer at the start).
+// RecentRate is comparisons per second over the last min(10 s, elapsed)
+// of this capture: at 4 s in, the four seconds so far.
 func (p Progress) RecentRate() float64 {
-	recent := p.Rate[max(0, len(p.Rate)-10):]
+	window := min(10, len(p.Rate))
+	if el := int(p.Now.Sub(p.Started).Seconds()); el < window {
+		window = max(1, el)
+	}
+	recent := p.Rate[max(0, len(p.Rate)-window):]
 	if len(recent) == 0 {
 		return 0
 	}
@@ -80,7 +100,32 @@ func (p Progress) RecentRate() float64 {
 	for _, v := range recent {
 		sum += v
 	}
-	return sum / float64(len(recent))
+	return sum / float64(window)
+}
+
+// WholeRate is comparisons per second over the whole capture so far
+// (counting from publication for the first capture, so the wait for the
+// first judgement is in it).
+func (p Progress) WholeRate() float64 {
+	from := p.Started
+	if p.Capture <= 1 && !p.PublishedAt.IsZero() && p.PublishedAt.Before(from) {
+		from = p.PublishedAt
+	}
+	el := p.Now.Sub(from).Seconds()
+	if el <= 0 || p.Comparisons == 0 {
+		return 0
+	}
+	return float64(p.ThisCapture) / el
+}
+
+// ETA is the time left at the whole-capture rate, and false when there is
+// no rate yet or nothing is outstanding.
+func (p Progress) ETA() (time.Duration, bool) {
+	r := p.WholeRate()
+	if r <= 0 || p.Outstanding() == 0 {
+		return 0, false
+	}
+	return time.Duration(float64(p.Outstanding()) / r * float64(time.Second)), true
 }
 
 func modelCosts(ms []hydrator.ModelCost) []ModelCost {
@@ -134,4 +179,43 @@ type Summary struct {
 	PriciestModel string
 	// Resumable is true when resume can continue this capture.
 	Resumable bool
+	// Result is what the artefact concluded (nil when none was written).
+	Result *Result
+}
+
+// Result is the statistics of a finished run, as its artefact has them.
+type Result struct {
+	// Ranking is every fitted essay, best first, with its projected grade.
+	Ranking     []Ranked
+	Reliability artefacts.Reliability
+	// ServiceGrades are the CJ service's letter grades by essay id (nil
+	// when the service sent no result); Agreement compares them with ours.
+	ServiceGrades map[string]string
+	Agreement     *artefacts.GradeAgreement
+	// ProjectionNote says why no grades were projected ("" when they were).
+	ProjectionNote string
+}
+
+// resultOf is the result in an artefact's journal-derived sections.
+func resultOf(sec *hydrator.Sections) *Result {
+	return ResultOf(sec.BTSummary, sec.GradeProjections, sec.GradeProjectionStatus, sec.Reliability, sec.ServiceResults)
+}
+
+// ResultOf assembles a Result from an artefact's sections (the watch
+// command reads them from the artefact on disk).
+func ResultOf(bt []artefacts.BTEntry, gp []artefacts.GradeProjection, status artefacts.GradeProjectionStatus, rel artefacts.Reliability, sr *artefacts.ServiceResults) *Result {
+	r := &Result{Ranking: rankingOf(&hydrator.Sections{BTSummary: bt, GradeProjections: gp}), Reliability: rel}
+	if !status.Projected {
+		r.ProjectionNote = status.SkippedReason
+	}
+	if sr != nil {
+		r.ServiceGrades = map[string]string{}
+		for _, row := range sr.Rows {
+			if row.LetterGrade != "" {
+				r.ServiceGrades[row.EssayID] = row.LetterGrade
+			}
+		}
+		r.Agreement = sr.GradeAgreement
+	}
+	return r
 }

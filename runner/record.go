@@ -80,6 +80,19 @@ type CaptureRecord struct {
 	Records int64    `json:"records"`
 }
 
+// PriorElapsed is how long the captures before capture n lasted, in total
+// (a capture that never recorded its end, because its process was killed,
+// counts as nothing: its length is unknown).
+func (r *RunRecord) PriorElapsed(n int) time.Duration {
+	var d time.Duration
+	for _, c := range r.Captures {
+		if c.N < n && !c.EndedAt.IsZero() {
+			d += c.EndedAt.Sub(c.StartedAt)
+		}
+	}
+	return d
+}
+
 // Duration is a time.Duration written as text ("30m0s").
 type Duration time.Duration
 

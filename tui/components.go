@@ -8,6 +8,7 @@ import (
 
 	"charm.land/bubbles/v2/progress"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"eng5np/runner"
 )
@@ -48,13 +49,20 @@ func (p *panel) View() string {
 	return st.Render(strings.Join(rows, "\n"))
 }
 
-// kv renders "label   value" padded to width.
+// kv renders "label   value" in width: the label shortens (with an
+// ellipsis) before the value loses a character, and a value wider than the
+// line is shown whole on its own.
 func kv(s Styles, label, value string, width int) string {
-	gap := width - lipgloss.Width(label) - lipgloss.Width(value)
-	if gap < 1 {
-		gap = 1
+	vw := lipgloss.Width(value)
+	room := width - vw - 1
+	switch {
+	case room < 2:
+		return value
+	case lipgloss.Width(label) > room:
+		label = ansi.Truncate(label, room, "…")
 	}
-	return s.Label.Render(label) + strings.Repeat(" ", gap) + value
+	gap := width - lipgloss.Width(label) - vw
+	return s.Label.Render(label) + strings.Repeat(" ", max(1, gap)) + value
 }
 
 // sparkline draws values as block characters, the latest on the right.
@@ -115,8 +123,11 @@ func (b *bar) View() string {
 // anchors' grade labels where their thetas are, and a count of students per
 // position.
 type rankingStrip struct {
-	styles        Styles
-	ranking       []runner.Ranked
+	styles  Styles
+	ranking []runner.Ranked
+	// lo and hi fix the axis (the live view keeps it still); when equal
+	// the axis spans the abilities.
+	lo, hi        float64
 	width, height int
 }
 
@@ -126,9 +137,12 @@ func (r *rankingStrip) View() string {
 	if len(r.ranking) == 0 || r.width < 20 {
 		return r.styles.Subtle.Render("no comparisons yet")
 	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, e := range r.ranking {
-		lo, hi = math.Min(lo, e.Theta), math.Max(hi, e.Theta)
+	lo, hi := r.lo, r.hi
+	if hi <= lo {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, e := range r.ranking {
+			lo, hi = math.Min(lo, e.Theta), math.Max(hi, e.Theta)
+		}
 	}
 	if hi-lo < 1 {
 		mid := (hi + lo) / 2

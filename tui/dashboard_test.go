@@ -49,7 +49,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	}
 	waitFor("Enter to start")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	waitFor("comparisons/s")
+	waitFor("Problems")
 	waitFor("Summary")
 	waitFor("assessment_run.execute.json")
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})

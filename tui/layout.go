@@ -89,3 +89,56 @@ func shorten(p string, width int) string {
 	r := []rune(p)
 	return "…" + string(r[len(r)-(width-1):])
 }
+
+// flow packs items into lines of at most width cells, separated by sep,
+// moving a whole item to the next line rather than cutting it; an item
+// wider than the line is wrapped on its own.
+func flow(items []string, width int, sep string) []string {
+	var lines []string
+	cur := ""
+	for _, it := range items {
+		if it == "" {
+			continue
+		}
+		switch {
+		case cur == "":
+			cur = it
+		case lipgloss.Width(cur)+lipgloss.Width(sep)+lipgloss.Width(it) <= width:
+			cur += sep + it
+		default:
+			lines = append(lines, cur)
+			cur = it
+		}
+		if lipgloss.Width(cur) > width {
+			w := wrap(cur, width, "")
+			lines = append(lines, w[:len(w)-1]...)
+			cur = w[len(w)-1]
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// plural is "1 write", "2 writes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// tokens renders a token count: 950, 105.3k, 2.41M.
+func tokens(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprint(n)
+	case n < 1_000_000:
+		return fmt.Sprintf("%.1fk", float64(n)/1000)
+	}
+	return fmt.Sprintf("%.2fM", float64(n)/1e6)
+}
+
+// usd renders dollars at four decimals.
+func usd(v float64) string { return fmt.Sprintf("$%.4f", v) }

@@ -2,8 +2,11 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
@@ -56,6 +59,9 @@ type (
 	phaseMsg struct{ runner.PhaseEvent }
 	// captureProgressMsg is a (possibly coalesced) progress report.
 	captureProgressMsg struct{ Progress runner.Progress }
+	// recordsMsg carries the records folded since the last one, for the
+	// log.
+	recordsMsg struct{ Records []runner.RecordEvent }
 	// runFinishedMsg ends a run (or a resume).
 	runFinishedMsg struct{ Summary runner.Summary }
 	// clockMsg refreshes elapsed time and countdowns.
@@ -79,6 +85,7 @@ const (
 	intentStop               // stop the capture (it still finishes)
 	intentResume             // resume the capture in place
 	intentSummary            // show the summary
+	intentLive               // show the (final) live view
 	intentSpin               // a screen shows a spinner again
 	intentQuit               // leave with code
 )
@@ -99,6 +106,8 @@ type Model struct {
 	spinning bool // the spinner's tick loop is running
 	exitCode int
 	startNow bool // start the backend from Init (no pre-flight screen)
+	fullHelp bool // `?` shows every key
+	watch    bool // a read-only view of another process's run
 }
 
 // New builds the dashboard for a backend.
@@ -115,6 +124,26 @@ func (m *Model) setSize(w, h int) {
 	m.pre.SetSize(w, h)
 	m.live.SetSize(w, h)
 	m.sum.SetSize(w, h)
+}
+
+// setFullHelp switches every screen between the short and the full help.
+func (m *Model) setFullHelp(on bool) {
+	m.fullHelp = on
+	m.pre.fullHelp, m.live.fullHelp, m.sum.fullHelp = on, on, on
+	m.live.sync()
+	m.sum.sync()
+}
+
+// editing reports whether the current screen takes typed text (a filter),
+// so that `?` and q are text, not keys.
+func (m Model) editing() bool {
+	switch m.screen {
+	case screenLive:
+		return m.live.editing()
+	case screenSummary:
+		return m.sum.rank.filter.editing
+	}
+	return false
 }
 
 // ExitCode is the code the process should exit with once the program ends:
@@ -191,19 +220,36 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var in intent
 		m.live, cmd, in = m.live.Update(msg)
 		return m.apply(in, cmd)
+	case recordsMsg:
+		m.live, _, _ = m.live.Update(msg)
+		m.sum.log = m.live.log.entries
+		return m, nil
 	case runFinishedMsg:
 		sum := msg.Summary
-		m.sum.sum = &sum
+		m.sum.setSummary(&sum)
+		m.sum.log = m.live.log.entries
 		m.exitCode = sum.ExitCode
 		m.live.confirmStop, m.live.stopping = false, false
+		m.live.finished, m.live.exitCode = &sum, sum.ExitCode
+		m.live.sync()
 		if sum.Outcome == runner.OutcomeMetadataFault && m.live.snap != nil {
 			// The red faults panel keeps the focus until the user has seen it.
-			m.live.faultHold, m.live.exitCode = true, sum.ExitCode
+			m.live.faultHold = true
 			return m, nil
 		}
 		m.screen = screenSummary
 		return m, nil
 	case tea.KeyPressMsg:
+		if key.Matches(msg, helpKey) && !m.editing() {
+			m.setFullHelp(!m.fullHelp)
+			return m, nil
+		}
+		if m.tooSmall() {
+			// Only leaving works on a terminal too small to show a screen.
+			if msg.String() == "ctrl+c" && m.screen == screenPreflight {
+				return m.apply(intent{kind: intentQuit, code: runner.ExitInterrupted}, nil)
+			}
+		}
 		var in intent
 		switch m.screen {
 		case screenPreflight:
@@ -229,11 +275,15 @@ func (m Model) apply(in intent, cmd tea.Cmd) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmd, func() tea.Msg { b.Stop(); return nil })
 	case intentResume:
 		m.live.restart()
-		m.sum.sum = nil
+		m.sum.setSummary(nil)
 		m.screen = screenLive
 		return m, tea.Batch(cmd, func() tea.Msg { b.Resume(rep); return nil }, m.spin())
 	case intentSummary:
 		m.screen = screenSummary
+	case intentLive:
+		if m.live.snap != nil {
+			m.screen = screenLive
+		}
 	case intentSpin:
 		return m, tea.Batch(cmd, m.spin())
 	case intentQuit:
@@ -250,7 +300,7 @@ func (m Model) apply(in intent, cmd tea.Cmd) (tea.Model, tea.Cmd) {
 func SignalFilter(mm tea.Model, msg tea.Msg) tea.Msg {
 	switch msg.(type) {
 	case tea.InterruptMsg, tea.QuitMsg:
-		if m, ok := mm.(Model); ok && m.screen == screenLive && !m.live.faultHold {
+		if m, ok := mm.(Model); ok && m.screen == screenLive && !m.live.faultHold && m.live.finished == nil && !m.watch {
 			return signalStopMsg{}
 		}
 	}
@@ -265,9 +315,14 @@ func (m Model) View() tea.View {
 	return v
 }
 
+// minWidth and minHeight are the smallest terminal a screen is drawn on.
+const minWidth, minHeight = 60, 16
+
+func (m Model) tooSmall() bool { return m.width < minWidth || m.height < minHeight }
+
 func (m Model) render() string {
-	if m.width < 60 || m.height < 16 {
-		return "eng5np: the terminal is too small (at least 80×24 is best); resize it, or run with --no-tui"
+	if m.tooSmall() {
+		return m.tooSmallView()
 	}
 	switch m.screen {
 	case screenLive:
@@ -276,4 +331,26 @@ func (m Model) render() string {
 		return m.sum.View()
 	}
 	return m.pre.View()
+}
+
+// tooSmallView is shown on a terminal below the minimum: a wrapped message
+// and one line of status, so a run is never invisible.
+func (m Model) tooSmallView() string {
+	w := max(m.width, 10)
+	msg := fmt.Sprintf("eng5np: the terminal is %d×%d; the dashboard needs at least %d×%d (80×24 is best). Resize it, or run with --no-tui.", m.width, m.height, minWidth, minHeight)
+	lines := wrap(msg, w, "")
+	status := "pre-flight checks"
+	switch {
+	case m.screen == screenSummary && m.sum.sum != nil:
+		status = fmt.Sprintf("%s · exit %d · q quits", outcomeText(m.sum.sum), m.sum.sum.ExitCode)
+	case m.screen == screenLive && m.live.snap != nil:
+		p := m.live.snap
+		status = fmt.Sprintf("%d/%d comparisons · %s", p.Comparisons, p.Expected, usd(totalUSD(p.CostUSD, p.Models)))
+	}
+	lines = append(lines, "")
+	lines = append(lines, wrap(status, w, "")...)
+	for len(lines) > max(1, m.height) {
+		lines = lines[1:]
+	}
+	return strings.Join(lines, "\n")
 }

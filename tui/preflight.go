@@ -40,10 +40,13 @@ type preflightScreen struct {
 	gen           int    // generation of the checks, so results of a superseded run are ignored
 	checks        []checkRow
 	started       bool // Enter started the run
+	fullHelp      bool
+	scroll        scroller    // the selected check (-1: none; Enter starts)
+	detail        *detailView // a check's full detail and fix
 }
 
 func newPreflightScreen(ctx context.Context, b Backend, info Info, s Styles) preflightScreen {
-	p := preflightScreen{backend: b, ctx: ctx, info: info, styles: s, keys: newPreflightKeys(), help: newHelp(s)}
+	p := preflightScreen{backend: b, ctx: ctx, info: info, styles: s, keys: newPreflightKeys(), help: newHelp(s), scroll: scroller{cursor: -1}}
 	p.reset()
 	return p
 }
@@ -58,8 +61,17 @@ func (p preflightScreen) FullHelp() [][]key.Binding { return p.currentKeys().Ful
 func (p preflightScreen) currentKeys() preflightKeys {
 	k := p.keys
 	done, blocked := p.done()
-	k.Start.SetEnabled(done && !blocked && !p.started)
-	k.Rerun.SetEnabled(done)
+	browsing := p.detail == nil
+	k.Start.SetEnabled(browsing && done && !blocked && !p.started && p.scroll.cursor < 0)
+	k.Detail.SetEnabled(browsing && p.scroll.cursor >= 0)
+	k.Back.SetEnabled(p.detail != nil || p.scroll.cursor >= 0)
+	k.Rerun.SetEnabled(browsing && done)
+	k.Quit.SetEnabled(browsing)
+	if done && blocked {
+		k.Quit.SetHelp("q", "quit (exit 1)")
+	}
+	k.nav.setEnabled(true)
+	k.nav.Up.SetHelp("↑/↓", "select a check")
 	return k
 }
 
@@ -108,9 +120,22 @@ func (p preflightScreen) Update(msg tea.Msg) (preflightScreen, tea.Cmd, intent) 
 		return p, p.runCheck(msg.Index + 1), intent{}
 	case tea.KeyPressMsg:
 		k := p.currentKeys()
+		p.scroll.resize(len(p.checks), len(p.checks))
 		switch {
-		case key.Matches(msg, k.Quit):
-			return p, nil, intent{kind: intentQuit, code: runner.ExitOK}
+		case key.Matches(msg, k.Cancel):
+			return p, nil, intent{kind: intentQuit, code: runner.ExitInterrupted}
+		case p.detail != nil:
+			if key.Matches(msg, k.Back) || key.Matches(msg, k.Detail) {
+				p.detail = nil
+			} else {
+				p.detail.update(k.nav, msg)
+			}
+		case key.Matches(msg, k.Quit) && k.Quit.Enabled():
+			code := runner.ExitOK
+			if done, blocked := p.done(); done && blocked {
+				code = runner.ExitFailure
+			}
+			return p, nil, intent{kind: intentQuit, code: code}
 		case key.Matches(msg, k.Rerun) && k.Rerun.Enabled():
 			p.backend.Reset()
 			p.reset()
@@ -118,6 +143,11 @@ func (p preflightScreen) Update(msg tea.Msg) (preflightScreen, tea.Cmd, intent) 
 		case key.Matches(msg, k.Start) && k.Start.Enabled():
 			p.started = true
 			return p, nil, intent{kind: intentStart}
+		case key.Matches(msg, k.Detail) && k.Detail.Enabled():
+			p.detail = checkDetail(p.checks[p.scroll.cursor])
+		case key.Matches(msg, k.Back) && k.Back.Enabled():
+			p.scroll.cursor = -1
+		case p.scroll.move(k.nav, msg):
 		}
 	}
 	return p, nil, intent{}
@@ -135,9 +165,29 @@ func (p preflightScreen) View() string {
 	var lines []string
 	lines = append(lines, header(p.width, s.Title.Render(" eng5np")+"  pre-flight  "+s.Value.Render(p.info.BatchLabel),
 		s.Subtle.Render(fmt.Sprintf("stack %s · %s ", p.info.Stack, p.info.Inputs))), rule(s, p.width))
-	const titleW, durW = 30, 7
+	if p.detail != nil {
+		d := *p.detail
+		lines = append(lines, " "+s.PanelHead.Render(d.title))
+		help := helpLines(p.help, p, p.width-2, p.fullHelp)
+		for _, l := range d.lines(s, p.width-2, p.height-len(lines)-len(help)) {
+			lines = append(lines, " "+l)
+		}
+		for len(lines) < p.height-len(help) {
+			lines = append(lines, "")
+		}
+		for _, h := range help {
+			lines = append(lines, " "+h)
+		}
+		return clip(lines, p.width, p.height)
+	}
+	titleW, durW := 30, 7
+	if p.width < 80 {
+		titleW = 22
+	}
 	detailW := p.width - 3 - titleW - durW - 2
-	for _, c := range p.checks {
+	var body []string
+	cursorLine := -1
+	for i, c := range p.checks {
 		var icon, d string
 		switch c.state {
 		case checkPending:
@@ -161,12 +211,18 @@ func (p preflightScreen) View() string {
 		if c.state == checkDone && c.result.Status == runner.Fail {
 			title = s.Fail.Render(title)
 		}
-		lines = append(lines, " "+icon+" "+padTo(title, titleW)+s.Subtle.Render(fmt.Sprintf("%*s", durW, d))+"  "+padTo(c.result.Detail, detailW))
+		row := " " + icon + " " + padTo(title, titleW) + s.Subtle.Render(fmt.Sprintf("%*s", durW, d)) + "  " + padTo(c.result.Detail, detailW)
+		if i == p.scroll.cursor {
+			row = s.Selected.Render(padTo(row, p.width))
+			cursorLine = len(body)
+		}
+		body = append(body, row)
 		if c.state == checkDone && c.result.Status != runner.Pass && c.result.Fix != "" {
-			lines = append(lines, "     "+s.Subtle.Render(padTo("fix: "+c.result.Fix, p.width-6)))
+			body = append(body, "     "+s.Subtle.Render(padTo("fix: "+c.result.Fix, p.width-6)))
 		}
 	}
-	lines = append(lines, rule(s, p.width))
+	var foot []string
+	foot = append(foot, rule(s, p.width))
 	done, blocked := p.done()
 	switch {
 	case !done:
@@ -178,10 +234,26 @@ func (p preflightScreen) View() string {
 				n++
 			}
 		}
-		lines = append(lines, " "+s.Fail.Render(fmt.Sprintf("%d blocking check(s) failed:", n))+" fix them, then press r to re-run")
+		what := plural(n, "blocking check", "blocking checks") + " failed:"
+		foot = append(foot, wrap(s.Fail.Render(what)+" fix what each names, then re-run the checks; select a check for its full detail", p.width-2, " ")...)
 	default:
-		lines = append(lines, " "+s.Pass.Render("All blocking checks passed.")+" "+s.Value.Render("Enter to start"))
+		foot = append(foot, " "+s.Pass.Render("All blocking checks passed.")+" "+s.Value.Render("Enter to start"))
 	}
-	lines = append(lines, " "+helpLine(p.help, p, p.width-2))
+	for _, h := range helpLines(p.help, p, p.width-2, p.fullHelp) {
+		foot = append(foot, " "+h)
+	}
+	// The checklist scrolls (with the selection) when it does not fit.
+	room := p.height - len(lines) - len(foot)
+	if len(body) > room && room > 1 {
+		from := 0
+		if cursorLine >= room-1 {
+			from = cursorLine - (room - 2)
+		}
+		to := min(len(body), from+room-1)
+		more := fmt.Sprintf("… %d more rows · ↑/↓ select a check", len(body)-(to-from))
+		body = append(body[from:to:to], " "+s.Subtle.Render(more))
+	}
+	lines = append(lines, body...)
+	lines = append(lines, foot...)
 	return clip(lines, p.width, p.height)
 }

@@ -19,13 +19,14 @@ import (
 // coalesceEvery — so a fast capture never waits for the screen; phases and
 // the finish are always delivered, in order, after any pending snapshot.
 type bridge struct {
-	send   func(tea.Msg)
-	sendMu sync.Mutex // orders deliveries
-	mu     sync.Mutex // guards latest
-	latest *runner.Progress
-	wake   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	send    func(tea.Msg)
+	sendMu  sync.Mutex // orders deliveries
+	mu      sync.Mutex // guards latest and records
+	latest  *runner.Progress
+	records []runner.RecordEvent // folded since the last delivery
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 const coalesceEvery = 50 * time.Millisecond
@@ -54,14 +55,18 @@ func (b *bridge) start(send func(tea.Msg)) {
 	}()
 }
 
-// flush sends the pending snapshot, if any.
+// flush sends the pending records and snapshot, if any: records first, so
+// that a snapshot never counts what the log has not shown.
 func (b *bridge) flush() {
 	b.sendMu.Lock()
 	defer b.sendMu.Unlock()
 	b.mu.Lock()
-	s := b.latest
-	b.latest = nil
+	s, recs := b.latest, b.records
+	b.latest, b.records = nil, nil
 	b.mu.Unlock()
+	if len(recs) > 0 {
+		b.send(recordsMsg{Records: recs})
+	}
 	if s != nil {
 		b.send(captureProgressMsg{Progress: *s})
 	}
@@ -74,6 +79,17 @@ func (b *bridge) Report(ev runner.Event) {
 		b.mu.Lock()
 		s := e.Progress
 		b.latest = &s
+		b.mu.Unlock()
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	case runner.RecordEvent:
+		if !interesting(e) {
+			return
+		}
+		b.mu.Lock()
+		b.records = append(b.records, e)
 		b.mu.Unlock()
 		select {
 		case b.wake <- struct{}{}:
@@ -112,6 +128,9 @@ type Options struct {
 	// StartLive skips the pre-flight screen and starts the backend at once
 	// (resume from the shell).
 	StartLive bool
+	// Watch is a read-only dashboard of a run another process captures
+	// (eng5np watch): no pre-flight, no stop, no resume.
+	Watch bool
 }
 
 // Bridge delivers a run's events to a program; see NewModel.
@@ -129,8 +148,11 @@ func NewModel(ctx context.Context, b Backend, opts Options) (Model, *Bridge) {
 	m := New(ctx, b, opts.Info)
 	br := newBridge()
 	m.rep = br
-	if opts.StartLive {
+	if opts.StartLive || opts.Watch {
 		m.screen, m.pre.started, m.startNow = screenLive, true, true
+	}
+	if opts.Watch {
+		m.watch, m.live.watch, m.sum.watch = true, true, true
 	}
 	return m, &Bridge{b: br}
 }

@@ -22,6 +22,8 @@ type Styles struct {
 	Fail      lipgloss.Style
 	Rule      lipgloss.Style
 	Help      lipgloss.Style
+	HelpKey   lipgloss.Style
+	Selected  lipgloss.Style // the focused row of a list
 	Panel     lipgloss.Style
 	PanelHot  lipgloss.Style // a panel that demands attention (hard fault, budget)
 	PanelHead lipgloss.Style
@@ -51,6 +53,8 @@ func DefaultStyles() Styles {
 		Fail:      lipgloss.NewStyle().Foreground(red).Bold(true),
 		Rule:      lipgloss.NewStyle().Foreground(subtle),
 		Help:      lipgloss.NewStyle().Foreground(subtle),
+		HelpKey:   lipgloss.NewStyle().Foreground(lipgloss.Color("#B4B4B4")).Bold(true),
+		Selected:  lipgloss.NewStyle().Reverse(true),
 		Panel:     panel,
 		PanelHot:  panel.BorderForeground(red),
 		PanelHead: lipgloss.NewStyle().Bold(true),

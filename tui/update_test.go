@@ -12,6 +12,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 
 	"eng5np/runner"
 )
@@ -111,12 +112,24 @@ func TestUpdatePreflight(t *testing.T) {
 		t.Error("a second run was started")
 	}
 
-	// q and ctrl+c quit with exit 0 before a run.
-	for _, k := range []string{"q", "ctrl+c"} {
+	// q quits with exit 0 before a run; ctrl+c cancels with 130.
+	for k, code := range map[string]int{"q": 0, "ctrl+c": 130} {
 		nm, cmd := m.Update(press(k))
-		if !isQuit(cmd) || nm.(Model).ExitCode() != 0 {
-			t.Errorf("%s on the checklist: quit %v exit %d", k, isQuit(cmd), nm.(Model).ExitCode())
+		if !isQuit(cmd) || nm.(Model).ExitCode() != code {
+			t.Errorf("%s on the checklist: quit %v exit %d, want %d", k, isQuit(cmd), nm.(Model).ExitCode(), code)
 		}
+	}
+	// ↓ selects a check; enter then shows its detail instead of starting;
+	// esc goes back.
+	nm, _ = m.Update(press("j"))
+	sel := nm.(Model)
+	nm, _ = sel.Update(press("enter"))
+	if d := nm.(Model); d.pre.detail == nil || d.screen != screenPreflight || !strings.Contains(ansi.Strip(d.render()), "Check: config valid") {
+		t.Errorf("enter on a selected check did not open its detail:\n%s", ansi.Strip(nm.(Model).render()))
+	}
+	nm, _ = nm.Update(press("esc"))
+	if nm.(Model).pre.detail != nil {
+		t.Error("esc did not close the detail")
 	}
 }
 
@@ -131,8 +144,12 @@ func TestUpdatePreflightBlocked(t *testing.T) {
 	if nm.(Model).screen != screenPreflight || slices.Contains(f.calls, "start") {
 		t.Error("enter started a run although a check failed")
 	}
-	if !strings.Contains(m.render(), "press r to re-run") {
-		t.Error("the blocked checklist does not say how to go on")
+	if out := ansi.Strip(m.render()); !strings.Contains(out, "re-run the checks") || !strings.Contains(out, "r re-run checks") {
+		t.Errorf("the blocked checklist does not say how to go on:\n%s", out)
+	}
+	// Leaving a failed pre-flight is a failure: exit 1.
+	if nm, cmd := m.Update(press("q")); !isQuit(cmd) || nm.(Model).ExitCode() != 1 {
+		t.Errorf("q after a failed check: exit %d, want 1", nm.(Model).ExitCode())
 	}
 	// Enter before the checks finished does nothing either.
 	m.pre.checks[11].state = checkRunning
@@ -160,7 +177,7 @@ func TestUpdateLive(t *testing.T) {
 		t.Error("the clock does not tick")
 	}
 
-	// q asks first; n and esc keep capturing; y, enter or ctrl+c stop.
+	// q asks first; n and esc keep capturing; y or ctrl+c stop.
 	nm, _ = m.Update(press("q"))
 	cm := nm.(Model)
 	if !cm.live.confirmStop || !strings.Contains(cm.render(), "Stop capturing?") {
@@ -171,7 +188,7 @@ func TestUpdateLive(t *testing.T) {
 			t.Errorf("%s did not cancel the stop", k)
 		}
 	}
-	for _, k := range []string{"y", "enter", "ctrl+c"} {
+	for _, k := range []string{"y", "ctrl+c"} {
 		f.calls = nil
 		nm, cmd := cm.Update(press(k))
 		runCmd(cmd)
@@ -222,6 +239,25 @@ func TestUpdateSummary(t *testing.T) {
 	nm, cmd = m.Update(press("q"))
 	if !isQuit(cmd) || nm.(Model).ExitCode() != 4 {
 		t.Errorf("q on the summary: exit %d", nm.(Model).ExitCode())
+	}
+	// j selects an essay of the final ranking, enter opens its page, esc
+	// closes it; tab shows the final live view, and tab again the summary.
+	sm := summaryModel(80, 24, completedSummary())
+	sm.live.snap = &[]runner.Progress{snapshot(120)}[0]
+	sm, _ = updateModel(sm, press("j"))
+	sm, _ = updateModel(sm, press("enter"))
+	if out := ansi.Strip(sm.render()); sm.sum.detail == nil || !strings.Contains(out, "Essay essay_01") || !strings.Contains(out, "θ: +2.83") {
+		t.Errorf("enter on the ranking did not open the essay:\n%s", out)
+	}
+	sm, _ = updateModel(sm, press("esc"))
+	sm, _ = updateModel(sm, tea.KeyPressMsg{Code: tea.KeyTab})
+	if sm.sum.detail != nil || sm.screen != screenLive {
+		t.Errorf("esc then tab: detail %v screen %v", sm.sum.detail != nil, sm.screen)
+	}
+	sm.live.finished = sm.sum.sum
+	sm, _ = updateModel(sm, tea.KeyPressMsg{Code: tea.KeyTab})
+	if sm.screen != screenSummary {
+		t.Error("tab on the final live view did not return to the summary")
 	}
 	// r does nothing when the run cannot be resumed.
 	done := summaryModel(120, 40, completedSummary())
