@@ -86,9 +86,17 @@ func (p *plainReporter) progress(s runner.Progress) {
 }
 
 func progressLine(s runner.Progress) string {
-	line := fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d, %s to the deadline",
+	line := fmt.Sprintf("progress %d/%d comparisons (%d succeeded, %d failed), $%.4f, %.1f/s, duplicates %d, foreign %d, malformed %d",
 		s.Comparisons, s.Expected, s.Succeeded, s.FailedComparisons, s.CostUSD, s.RecentRate(),
-		s.Records.Duplicate, s.Records.ForeignBatch, s.Records.Malformed, s.Deadline.Sub(s.Now).Round(time.Second))
+		s.Records.Duplicate, s.Records.ForeignBatch, s.Records.Malformed)
+	switch eta, ok := s.ETA(); {
+	case s.Stopped:
+		line += ", capture ended"
+	case ok:
+		line += fmt.Sprintf(", ETA %s, %s to the deadline", eta.Round(time.Second), s.Deadline.Sub(s.Now).Round(time.Second))
+	default:
+		line += fmt.Sprintf(", %s to the deadline", s.Deadline.Sub(s.Now).Round(time.Second))
+	}
 	if s.BrokerFailing > 0 {
 		line += fmt.Sprintf("; BROKER UNREACHABLE (%d partitions failing, retrying: %s)", s.BrokerFailing, s.LastBrokerErr)
 	}
@@ -103,7 +111,11 @@ func (p *plainReporter) summary(s runner.Summary) {
 // screen shows the same facts).
 func summaryText(s runner.Summary) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Summary: %s (exit %d)\n", s.Outcome, s.ExitCode)
+	status := string(s.Outcome)
+	if s.ExitCode == 0 && len(s.Warnings) > 0 {
+		status += " with warnings"
+	}
+	fmt.Fprintf(&b, "Summary: %s (exit %d)\n", status, s.ExitCode)
 	fmt.Fprintf(&b, "  %s\n", s.Message)
 	if s.ArtefactPath != "" {
 		fmt.Fprintf(&b, "  artefact  %s\n", s.ArtefactPath)
@@ -118,6 +130,9 @@ func summaryText(s runner.Summary) string {
 	if s.SlowestModel != "" {
 		fmt.Fprintf(&b, "  slowest model %s; most expensive %s\n", s.SlowestModel, s.PriciestModel)
 	}
+	if s.Result != nil {
+		fmt.Fprintf(&b, "  %s\n", strings.Join(s.Result.Figures(), " · "))
+	}
 	for _, f := range s.Faults {
 		fmt.Fprintf(&b, "  fault: %s\n", f)
 	}
@@ -130,6 +145,9 @@ func summaryText(s runner.Summary) string {
 	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(&b, "  warning: %s\n", w)
+	}
+	for _, c := range s.Caveats {
+		fmt.Fprintf(&b, "  note: %s\n", c)
 	}
 	if s.Next != "" {
 		fmt.Fprintf(&b, "  next: %s", s.Next)

@@ -79,7 +79,7 @@ Settings come from flags, then ENG5NP_* environment variables, then eng5np.yaml
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: runner.ExitUsage, Err: err, Next: fmt.Sprintf("see `%s --help`", c.CommandPath())}
 	})
-	root.AddCommand(newPlanCmd(e), newDryRunCmd(e), newExecuteCmd(e), newResumeCmd(e), newDoctorCmd(e), newVerifyCmd(e), newRehydrateCmd(e), newFitCmd(e),
+	root.AddCommand(newPlanCmd(e), newDryRunCmd(e), newExecuteCmd(e), newResumeCmd(e), newDoctorCmd(e), newVerifyCmd(e), newRehydrateCmd(e), newFitCmd(e), newWatchCmd(e),
 		newConfigCmd(e), newStackCmd(e), newAssignmentCmd(e), newAnchorsCmd(e))
 	return root
 }

@@ -21,6 +21,8 @@ const (
 	// CmdAssignment is `assignment show`, `assignment setup` and `anchors
 	// register`.
 	CmdAssignment Command = "assignment"
+	// CmdWatch is `watch`, a read-only dashboard of another process's run.
+	CmdWatch Command = "watch"
 )
 
 // Groups of keys that several commands share.
@@ -70,6 +72,7 @@ var commandKeys = map[Command][]string{
 	CmdStackUp: {"kafka_port", "http_port", "seed", "ground_truth", "mock_latency", "fault", "late_delay", "partitions", "stack_data_dir",
 		"topic_prefix", "log_level", "pricing", "metrics_addr", "jwt_secret_key", "jwt_issuer", "jwt_audience", "service_max_comparisons"},
 	CmdConfig: KeyNames(),
+	CmdWatch:  {"no_tui", "log_level"},
 }
 
 // Keys lists the keys a command takes.

@@ -503,7 +503,11 @@ func (h *Hydrator) reliability(fit *scoring.Result) artefacts.Reliability {
 			r.SplitHalf = &artefacts.SplitHalf{Estimate: sh.Estimate, Min: sh.Min, Max: sh.Max, Splits: sh.Splits, LengthFactor: sh.Factor}
 		}
 		if len(r.Excluded) > 0 {
-			r.Caveats = append(r.Caveats, fmt.Sprintf("%d essay(s) have no ability and no grade projection (listed under excluded with the reason)", len(r.Excluded)))
+			what := fmt.Sprintf("%d essays have", len(r.Excluded))
+			if len(r.Excluded) == 1 {
+				what = "1 essay has"
+			}
+			r.Caveats = append(r.Caveats, what+" no ability and no grade projection (listed under excluded with the reason)")
 		}
 	}
 	if h.entries.len() > 0 {

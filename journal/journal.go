@@ -478,3 +478,69 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// Tail follows a journal that another process appends to: each Read
+// returns the complete records added since the last one. It never writes
+// and takes no lock; the chain is not checked (verify does that), and an
+// incomplete last line is left for the next Read, since its writer may be
+// in the middle of it.
+type Tail struct {
+	path string
+	pos  int64 // byte offset after the last complete line read
+	line int64
+}
+
+// NewTail follows the journal at path from its start.
+func NewTail(path string) *Tail { return &Tail{path: path} }
+
+// ErrTruncated is returned when the journal became shorter than what was
+// read: it was replaced, and a follower must start again.
+var ErrTruncated = errors.New("the journal is shorter than before: it was replaced")
+
+// Read calls fn with every complete record past the last Read, in order,
+// and returns how many there were. A missing journal has none yet.
+func (t *Tail) Read(fn func(Record) error) (int, error) {
+	f, err := os.Open(t.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if st.Size() < t.pos {
+		return 0, ErrTruncated
+	}
+	if _, err := f.Seek(t.pos, io.SeekStart); err != nil {
+		return 0, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	n := 0
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(b) == 0 || b[len(b)-1] != '\n' {
+			if err == nil || err == io.EOF {
+				return n, nil // nothing more, or a line still being written
+			}
+			return n, err
+		}
+		t.line++
+		var r Record
+		if perr := gojson.Unmarshal(b, &r); perr != nil || r.Topic == "" || r.Seq <= 0 {
+			if perr == nil {
+				perr = errors.New("missing seq or topic")
+			}
+			return n, &CorruptError{Line: t.line, Err: perr}
+		}
+		r.Pos = t.pos
+		t.pos += int64(len(b))
+		n++
+		if ferr := fn(r); ferr != nil {
+			return n, ferr
+		}
+	}
+}

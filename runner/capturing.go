@@ -89,7 +89,7 @@ type capturer struct {
 	stoppedAt time.Time
 	// thisCapture counts the callbacks this capture applied.
 	thisCapture int
-	rate        []rateBucket
+	rate        rateCounter
 }
 
 // rankedFit is a finished live-ranking refit.
@@ -117,7 +117,7 @@ func newCapturer(r *run, conn capture.Conn, jw *journal.Writer, n int) *capturer
 func (c *capturer) capture(ctx context.Context, start capture.Offsets, deadline time.Time, timeout time.Duration) Summary {
 	c.started = time.Now()
 	c.deadline, c.timeout = deadline, timeout
-	c.rec.Captures = append(c.rec.Captures, CaptureRecord{N: c.n, StartedAt: c.started.UTC()})
+	c.rec.Captures = append(c.rec.Captures, CaptureRecord{N: c.n, StartedAt: c.started.UTC(), Timeout: Duration(timeout)})
 	if err := rundir.WriteJSON(c.dir, rundir.RunRecord, c.rec); err != nil {
 		return c.finish(OutcomeInterrupted, "", err)
 	}
@@ -301,16 +301,37 @@ func (c *capturer) observe(o hydrator.Observation) {
 	}
 }
 
-func (c *capturer) countRate(now time.Time) {
-	sec := now.Unix()
-	if n := len(c.rate); n > 0 && c.rate[n-1].second == sec {
-		c.rate[n-1].count++
+func (c *capturer) countRate(now time.Time) { c.rate.add(now) }
+
+// rateCounter counts events per second over the last rateWindow seconds.
+type rateCounter []rateBucket
+
+func (r *rateCounter) add(t time.Time) {
+	sec := t.Unix()
+	if n := len(*r); n > 0 && (*r)[n-1].second == sec {
+		(*r)[n-1].count++
 		return
 	}
-	c.rate = append(c.rate, rateBucket{second: sec, count: 1})
-	if len(c.rate) > rateWindow {
-		c.rate = c.rate[len(c.rate)-rateWindow:]
+	*r = append(*r, rateBucket{second: sec, count: 1})
+	if len(*r) > rateWindow {
+		*r = (*r)[len(*r)-rateWindow:]
 	}
+}
+
+// series is the per-second counts of the window ending at now, oldest
+// first, gaps as zeros (nil before the first event).
+func (r rateCounter) series(now time.Time) []float64 {
+	if len(r) == 0 {
+		return nil
+	}
+	from := now.Unix() - rateWindow + 1
+	out := make([]float64, rateWindow)
+	for _, b := range r {
+		if i := b.second - from; i >= 0 && i < rateWindow {
+			out[i] = float64(b.count)
+		}
+	}
+	return out
 }
 
 // writeLive writes the artefact while capturing; a write that takes long
@@ -327,7 +348,6 @@ func (c *capturer) writeLive() {
 
 // progress is the live view's state now.
 func (c *capturer) progress(now time.Time) Progress {
-	st := c.hyd.Stats()
 	if now.Sub(c.lastRank) >= rankInterval && !c.rankBusy {
 		c.lastRank = now
 		// Abilities every refresh; standard errors at a slower cadence
@@ -344,31 +364,31 @@ func (c *capturer) progress(now time.Time) Progress {
 			c.ranked <- rankedFit{ranking: rk, withSE: withSE, err: err}
 		}()
 	}
-	comp := c.hyd.Completion()
-	p := Progress{BatchLabel: c.rec.BatchLabel, BatchUUID: c.rec.BatchUUID, Broker: c.conn.String(), RunDir: c.dir,
-		Capture: len(c.rec.Captures), Started: c.started, Deadline: c.deadline, Now: now, PublishedAt: c.rec.PublishedAt,
-		Expected: c.rec.Expected(), Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed,
-		CostUSD: st.CostUSD, Models: modelCosts(st.Models), DistinctPrompts: st.DistinctPrompts,
-		Topics: TopicCounts(st.Topics), Records: RecordCounts(st.Dispositions), Faults: st.Faults, Completion: Completion(comp),
-		Ranking: c.ranking, BudgetUSD: c.rec.BudgetUSD, LastWrite: c.lastWrite, Writes: c.writes,
-		WaitingForResult: comp.Completed && !comp.HasResult && !comp.Failed,
-		ThisCapture:      c.thisCapture, LastCallback: c.lastActivity, PriorElapsed: c.rec.PriorElapsed(c.n), Stopped: !c.stoppedAt.IsZero()}
+	p := foldProgress(c.rec, c.dir, c.hyd)
+	p.Broker, p.Started, p.Deadline, p.Now = c.conn.String(), c.started, c.deadline, now
+	p.Ranking, p.LastWrite, p.Writes = c.ranking, c.lastWrite, c.writes
+	p.ThisCapture, p.LastCallback, p.PriorElapsed, p.Stopped = c.thisCapture, c.lastActivity, c.rec.PriorElapsed(c.n), !c.stoppedAt.IsZero()
 	if c.session != nil {
 		p.BrokerErrors, p.LastBrokerErr = c.session.BrokerErrors()
 		p.BrokerFailing = c.session.Failing()
 	}
-	if exp := c.rec.Expected(); st.Comparisons > 0 && exp > 0 {
+	p.Rate = c.rate.series(now)
+	return p
+}
+
+// foldProgress is the part of a progress report the fold and the run
+// record give: counts, cost, problems and the completion.
+func foldProgress(rec *RunRecord, dir string, hyd *hydrator.Hydrator) Progress {
+	st := hyd.Stats()
+	comp := hyd.Completion()
+	p := Progress{BatchLabel: rec.BatchLabel, BatchUUID: rec.BatchUUID, RunDir: dir,
+		Capture: len(rec.Captures), PublishedAt: rec.PublishedAt,
+		Expected: rec.Expected(), Comparisons: st.Comparisons, Succeeded: st.Succeeded, FailedComparisons: st.Failed,
+		CostUSD: st.CostUSD, Models: modelCosts(st.Models), DistinctPrompts: st.DistinctPrompts,
+		Topics: TopicCounts(st.Topics), Records: RecordCounts(st.Dispositions), Faults: st.Faults, Completion: Completion(comp),
+		BudgetUSD: rec.BudgetUSD, WaitingForResult: comp.Completed && !comp.HasResult && !comp.Failed}
+	if exp := rec.Expected(); st.Comparisons > 0 && exp > 0 {
 		p.ProjectedUSD = st.CostUSD / float64(st.Comparisons) * float64(max(exp, st.Comparisons))
-	}
-	// Per-second rate over the window, oldest first, with gaps as zeros.
-	if len(c.rate) > 0 {
-		from := now.Unix() - rateWindow + 1
-		p.Rate = make([]float64, rateWindow)
-		for _, b := range c.rate {
-			if i := b.second - from; i >= 0 && i < rateWindow {
-				p.Rate[i] = float64(b.count)
-			}
-		}
 	}
 	return p
 }
@@ -471,7 +491,8 @@ func (c *capturer) finish(outcome Outcome, message string, runErr error) Summary
 	s.Next, s.Resumable = nextStep(outcome, c.dir, c.rec)
 	// What the run found questionable, then what the statistics' reader
 	// must know (essays without an ability, adaptive pairing).
-	s.Warnings = append(append([]string(nil), sec.Warnings...), sec.Reliability.Caveats...)
+	s.Warnings = summaryWarnings(sec, st, c.rec.BudgetUSD)
+	s.Caveats = sec.Reliability.Caveats
 	c.ranking = rankingOf(sec)
 	c.lastRank = time.Now() // no refit: this is the final ranking
 	c.rep.Report(ProgressEvent{Progress: c.progress(c.stoppedAt)})

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"time"
 
 	"eng5np/artefacts"
@@ -151,9 +152,14 @@ type Summary struct {
 	// Message says what happened in one line; Next what to do now.
 	Message string
 	Next    string
-	// Warnings are what the run found questionable without stopping
-	// (validation.runner_status.warnings).
+	// Warnings are what the run set aside or found questionable without
+	// stopping: duplicates, malformed, foreign and suspicious records,
+	// failed comparisons, the budget, and validation.runner_status.warnings.
+	// A completed run with warnings still exits 0.
 	Warnings []string
+	// Caveats are what a reader of the statistics must know (essays without
+	// an ability, adaptive pairing).
+	Caveats []string
 
 	RunDir       string
 	ArtefactPath string
@@ -218,4 +224,63 @@ func ResultOf(bt []artefacts.BTEntry, gp []artefacts.GradeProjection, status art
 		r.Agreement = sr.GradeAgreement
 	}
 	return r
+}
+
+// Figures are the statistics a reader checks first, one phrase each:
+// reliability, the order effect, essays left out, misfits, agreement with
+// the CJ service's grades.
+func (r *Result) Figures() []string {
+	rel := r.Reliability
+	var out []string
+	if rel.SSR != nil {
+		out = append(out, fmt.Sprintf("SSR %.2f", *rel.SSR))
+	} else {
+		out = append(out, "SSR undefined")
+	}
+	if sh := rel.SplitHalf; sh != nil {
+		out = append(out, fmt.Sprintf("split-half %.2f (%.2f–%.2f over %d splits)", sh.Estimate, sh.Min, sh.Max, sh.Splits))
+	}
+	if oe := rel.OrderEffect; oe != nil {
+		out = append(out, fmt.Sprintf("slot A advantage %+.2f ± %.2f", oe.Estimate, oe.SE))
+	}
+	if n := len(rel.Uncompared); n > 0 {
+		out = append(out, fmt.Sprintf("%d essays uncompared", n))
+	}
+	if n := len(rel.Misfits); n > 0 {
+		out = append(out, fmt.Sprintf("%d misfitting", n))
+	}
+	if a := r.Agreement; a != nil && a.Compared > 0 {
+		out = append(out, fmt.Sprintf("grades = CJ service's %d/%d (±1: %d)", a.Exact, a.Compared, a.WithinOne))
+	}
+	if r.ProjectionNote != "" {
+		out = append(out, "no grades: "+r.ProjectionNote)
+	}
+	return out
+}
+
+// summaryWarnings lists what a run set aside, then what the fold found
+// questionable.
+func summaryWarnings(sec *hydrator.Sections, st hydrator.Stats, budget float64) []string {
+	var out []string
+	d := st.Dispositions
+	add := func(n int64, one, many string) {
+		switch {
+		case n == 1:
+			out = append(out, one)
+		case n > 1:
+			out = append(out, fmt.Sprintf(many, n))
+		}
+	}
+	add(int64(st.Failed), "1 comparison failed at the provider (llm_comparisons, status failed)", "%d comparisons failed at the provider (llm_comparisons, status failed)")
+	add(d.Duplicate, "1 duplicate callback (a redelivery) was ignored", "%d duplicate callbacks (redeliveries) were ignored")
+	add(d.Malformed, "1 record was quarantined as malformed (validation.runner_status.skipped)", "%d records were quarantined as malformed (validation.runner_status.skipped)")
+	add(d.ForeignBatch, "1 callback of another batch was ignored", "%d callbacks of another batch were ignored")
+	add(d.Suspicious, "1 record looked suspicious (kept; see the log)", "%d records looked suspicious (kept; see the log)")
+	if budget > 0 && st.CostUSD > budget {
+		out = append(out, fmt.Sprintf("the captured cost $%.4f is over the budget $%.4f", st.CostUSD, budget))
+	}
+	if sec != nil {
+		out = append(out, sec.Warnings...)
+	}
+	return out
 }

@@ -246,7 +246,7 @@ func (m summaryScreen) infoLinesWith(allWarnings bool) []string {
 		}
 	}
 	if r := sum.Result; r != nil {
-		for _, l := range flow(reliabilityItems(r), w, " · ") {
+		for _, l := range flow(r.Figures(), w, " · ") {
 			lines = append(lines, " "+l)
 		}
 	}
@@ -260,6 +260,13 @@ func (m summaryScreen) infoLinesWith(allWarnings bool) []string {
 	} else if len(sum.Warnings) > 0 {
 		lines = append(lines, " "+s.Warn.Render(fmt.Sprintf("! %s: the terminal is too small to list them; they are in the artefact's validation.runner_status.warnings", plural(len(sum.Warnings), "warning", "warnings"))))
 	}
+	if allWarnings {
+		for _, c := range sum.Caveats {
+			lines = append(lines, wrap(s.Label.Render("note ")+c, w, " ")...)
+		}
+	} else if len(sum.Caveats) > 0 {
+		lines = append(lines, " "+s.Subtle.Render(plural(len(sum.Caveats), "note on the statistics", "notes on the statistics")+" in the artefact (validation.reliability.caveats)"))
+	}
 	if sum.Next != "" {
 		lines = append(lines, wrap(s.Label.Render("next ")+sum.Next, w, " ")...)
 	}
@@ -271,37 +278,6 @@ func (m summaryScreen) countWarn(n int, text string) string {
 		return m.styles.Warn.Render(text)
 	}
 	return text
-}
-
-// reliabilityItems are the statistics a reader checks first.
-func reliabilityItems(r *runner.Result) []string {
-	rel := r.Reliability
-	var out []string
-	if rel.SSR != nil {
-		out = append(out, fmt.Sprintf("SSR %.2f", *rel.SSR))
-	} else {
-		out = append(out, "SSR undefined")
-	}
-	if sh := rel.SplitHalf; sh != nil {
-		out = append(out, fmt.Sprintf("split-half %.2f (%.2f–%.2f over %d splits)", sh.Estimate, sh.Min, sh.Max, sh.Splits))
-	}
-	if oe := rel.OrderEffect; oe != nil {
-		out = append(out, fmt.Sprintf("slot A advantage %+.2f ± %.2f", oe.Estimate, oe.SE))
-	}
-	if len(rel.Uncompared) > 0 {
-		out = append(out, fmt.Sprintf("%d essays uncompared", len(rel.Uncompared)))
-	}
-	if len(rel.Misfits) > 0 {
-		out = append(out, fmt.Sprintf("%d misfitting", len(rel.Misfits)))
-	}
-	if r.Agreement != nil && r.Agreement.Compared > 0 {
-		a := r.Agreement
-		out = append(out, fmt.Sprintf("grades = CJ service's %d/%d (±1: %d)", a.Exact, a.Compared, a.WithinOne))
-	}
-	if r.ProjectionNote != "" {
-		out = append(out, "no grades: "+r.ProjectionNote)
-	}
-	return out
 }
 
 // bottomLines are the filter prompt and the help bar.

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"eng5np/internal/testkit"
+)
+
+// eng5np watch follows a run that another process is capturing: two
+// watchers at once (one plain, one on a terminal) see the run progress and
+// end with its summary and exit code, while the capturing process keeps
+// the run's lock throughout; a watcher of the finished run shows its
+// summary at once.
+func TestWatchFollowsAnotherProcess(t *testing.T) {
+	t.Parallel()
+	sp := startStackProcess(t, "--seed", "4", "--mock-latency", "1200ms")
+	out := t.TempDir()
+	exe := exec.Command(binary(t), append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out,
+		"--llm-provider", "mock", "--llm-model", "mock-judge-small"}, sp.addresses()...)...)
+	exe.Dir = testkit.Root(t)
+	exe.Env = append(testkit.CleanEnv(), sp.env()...)
+	exeOut, _ := exe.StdoutPipe()
+	if err := exe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exe.Process.Kill(); _ = exe.Wait() })
+	// Wait for the run directory and its first capture.
+	sc := bufio.NewScanner(exeOut)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "capturing") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 {
+		t.Fatalf("run directories: %v", entries)
+	}
+	dir := filepath.Join(out, entries[0].Name())
+
+	tm := startTerminal(t, 100, 30, nil, "watch", dir)
+	// The live view first, read-only: no stop key.
+	live := tm.waitFor(20*time.Second, "watch", "comparisons", "deadline in", "q quit watching")
+	if strings.Contains(live, "stop (asks first)") {
+		t.Errorf("the watcher offers to stop the run:\n%s", live)
+	}
+	plain := exec.Command(binary(t), "watch", "--no-tui", "--poll", "100ms", dir)
+	plain.Env = testkit.CleanEnv()
+	plainOut, _ := plain.StdoutPipe()
+	if err := plain.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	ps := bufio.NewScanner(plainOut)
+	for ps.Scan() {
+		lines = append(lines, ps.Text())
+	}
+	plainErr := plain.Wait()
+	if err := exe.Wait(); err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	text := strings.Join(lines, "\n")
+	progress := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "progress ") {
+			progress++
+		}
+	}
+	if plainErr != nil || progress < 2 || !strings.Contains(text, "Summary: completed") || !strings.Contains(text, "verify: OK") || strings.Contains(text, "press") {
+		t.Errorf("plain watch: %v, %d progress lines:\n%s", plainErr, progress, text)
+	}
+	// The terminal watcher saw the live view, then the summary.
+	tm.waitFor(30*time.Second, "Summary", "completed", "exit 0", "Final ranking")
+	tm.press("\t")
+	tm.waitFor(10*time.Second, "watch", "120/120 comparisons", "finished: completed")
+	tm.press("q")
+	if code := tm.exit(10 * time.Second); code != 0 {
+		t.Errorf("terminal watcher: exit %d", code)
+	}
+	// A finished run: the summary at once, and the run's exit code.
+	code, stdout, _ := runCLI(t, nil, "watch", "--no-tui", dir)
+	if code != 0 || !strings.Contains(stdout, "Summary: completed (exit 0)") && !strings.Contains(stdout, "Summary: completed with warnings (exit 0)") {
+		t.Errorf("watch of a finished run: exit %d\n%s", code, stdout)
+	}
+	// Watching wrote nothing: the run still verifies.
+	if code, stdout, stderr := runCLI(t, nil, "verify", dir); code != 0 {
+		t.Errorf("verify after watching: %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// watch names a directory that is not a run and exits 2.
+func TestWatchRefusesANonRun(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runCLI(t, nil, "watch", "--no-tui", filepath.Join(t.TempDir(), "nope"))
+	if code != 2 || !strings.Contains(stderr, "run directory") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
