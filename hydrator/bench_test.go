@@ -82,3 +82,39 @@ func benchSnapshot(b *testing.B, n int) inputs.Snapshot {
 	b.Logf("inventoried %d essays in %v", n+12, time.Since(start))
 	return bt.Snapshot()
 }
+
+// BenchmarkFoldObserved measures the fold of 20,000 callbacks with and
+// without an observer (the capture loop always has one: it reports every
+// record, with the artefact's record of each comparison, to the displays).
+func BenchmarkFoldObserved(b *testing.B) {
+	snap := benchSnapshot(b, 1000)
+	var wires []string
+	for _, e := range snap.Essays() {
+		wires = append(wires, e.WireID)
+	}
+	s, err := benchgen.Generate(topics, batch, wires, 0, 20000, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r recorder
+	for _, v := range s.Callbacks {
+		r.add(topics.ComparisonResult(), v)
+	}
+	for _, observed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("observed=%v", observed), func(b *testing.B) {
+			for b.Loop() {
+				cfg := Batch{Snapshot: snap, BatchUUID: batch, Topics: topics}
+				if observed {
+					n := 0
+					cfg.Observe = func(o Observation) {
+						if o.Event != nil && o.Event.Callback != nil {
+							n++
+						}
+					}
+				}
+				New(cfg).ApplyAll(r.recs)
+			}
+			b.ReportMetric(float64(len(r.recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

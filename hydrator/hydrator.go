@@ -285,9 +285,22 @@ type Observation struct {
 	// Reason says why a record was quarantined (Malformed) or found
 	// suspicious, naming the field that failed.
 	Reason string
-	// Comparison is the artefact's record of an applied callback (its
-	// sequence number as in llm_comparisons), for displays.
-	Comparison *artefacts.Comparison
+	// What Comparison builds from (h nil: not an applied callback).
+	h   *Hydrator
+	ent entry
+	n   int
+}
+
+// Comparison is the artefact's record of an applied callback, numbered as
+// in llm_comparisons (nil for any other record), for displays. It is built
+// on demand, on any goroutine, so that the fold does not pay for it when
+// nobody looks.
+func (o Observation) Comparison() *artefacts.Comparison {
+	if o.h == nil || o.Event == nil || o.Event.Callback == nil {
+		return nil
+	}
+	c := o.h.comparison(o.n, o.ent, o.Record, o.Event)
+	return &c
 }
 
 // parallelMin is the group size from which ApplyAll decodes in parallel.
@@ -347,9 +360,8 @@ func (h *Hydrator) applyDecoded(rec journal.Record, d *decoded) Disposition {
 			obs.FaultFields, obs.FaultDetail = f.fields, f.detail
 		}
 		if o == Applied && d.ev != nil && d.ev.Callback != nil && h.entries.len() > 0 {
-			n := h.entries.len()
-			c := h.comparison(n, h.entries.at(n-1), rec, d.ev)
-			obs.Comparison = &c
+			obs.n = h.entries.len()
+			obs.h, obs.ent = h, h.entries.at(obs.n-1)
 		}
 		h.cfg.Observe(obs)
 	}

@@ -262,7 +262,7 @@ func (c *capturer) observe(o hydrator.Observation) {
 	rec := o.Record
 	c.folded, c.head = rec.Seq, rec.Chain
 	current := rec.Capture >= c.n
-	c.rep.Report(recordEvent(o, current))
+	c.rep.Report(NewRecordEvent(o, current))
 	if !current {
 		return
 	}

@@ -107,16 +107,28 @@ type RecordEvent struct {
 	Reason string
 	// Record is the artefact's record of an applied callback (essays,
 	// winner, confidence, justification, tokens, cost, prompt hash,
-	// timings), for displays that inspect comparisons.
+	// timings), for displays that inspect comparisons. The capture loop
+	// leaves it nil; Details builds it, on the display's goroutine.
 	Record *artefacts.Comparison
+	obs    *hydrator.Observation // what Details builds from (applied callbacks)
 }
 
-// recordEvent is the event for one folded record.
-func recordEvent(o hydrator.Observation, current bool) RecordEvent {
+// Details returns Record, building it first when the event was reported
+// without it.
+func (e *RecordEvent) Details() *artefacts.Comparison {
+	if e.Record == nil && e.obs != nil {
+		e.Record = e.obs.Comparison()
+	}
+	return e.Record
+}
+
+// NewRecordEvent is the event for one folded record; current says whether
+// this capture read it (not a refold of an earlier one).
+func NewRecordEvent(o hydrator.Observation, current bool) RecordEvent {
 	rec := o.Record
 	ev := RecordEvent{Topic: rec.Topic, Disposition: Disposition(o.Disposition.String()), Current: current, FaultFields: o.FaultFields,
 		Source: artefacts.RecordSource{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}, Seq: rec.Seq,
-		Reason: o.Reason, Record: o.Comparison}
+		Reason: o.Reason}
 	if o.FaultDetail != "" {
 		ev.Reason = o.FaultDetail
 	}
@@ -129,6 +141,7 @@ func recordEvent(o hydrator.Observation, current bool) RecordEvent {
 		}
 	}
 	if o.Disposition == hydrator.Applied && o.Event != nil && o.Event.Callback != nil {
+		ev.obs = &o
 		cb := o.Event.Callback
 		ev.Comparison = &ComparisonRecord{Succeeded: cb.Succeeded(), Provider: cb.Provider, Model: cb.Model,
 			PromptTokens: int64(cb.TokenUsage.PromptTokens), CompletionTokens: int64(cb.TokenUsage.CompletionTokens),

@@ -129,7 +129,7 @@ func (st *watchState) newFold() {
 	rec := &st.rd.Record
 	cfg := hydrator.Batch{Snapshot: st.rd.Snapshot, Anchors: st.rd.Anchors, BatchUUID: rec.BatchUUID,
 		Topics: events.NewTopics(rec.Kafka.TopicPrefix), Expected: rec.Expected(),
-		Observe: func(o hydrator.Observation) { st.rep.Report(recordEvent(o, o.Record.Capture >= st.captures)) }}
+		Observe: func(o hydrator.Observation) { st.rep.Report(NewRecordEvent(o, o.Record.Capture >= st.captures)) }}
 	st.hyd = hydrator.New(cfg)
 	st.tail = journal.NewTail(rundir.Path(st.rd.Dir, rundir.Journal))
 	st.rate, st.ranking, st.thisCapture, st.lastCallback = nil, nil, 0, time.Time{}

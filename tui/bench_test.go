@@ -18,9 +18,10 @@ import (
 
 // BenchmarkCaptureWithDashboard compares capture throughput with the live
 // dashboard attached against headless: 100,000 pre-produced callbacks are
-// captured (journal, fold, a progress snapshot with a ranking refit every
-// 250 ms) and the snapshots go either nowhere or through the bridge to a
-// running Bubble Tea program drawing the live view at 120×40.
+// captured (journal, fold, every record reported, a progress snapshot with
+// a ranking refit every 250 ms) and the events go either nowhere or through
+// the bridge to a running Bubble Tea program drawing the live view at
+// 120×40 (with its log of every comparison).
 func BenchmarkCaptureWithDashboard(b *testing.B) {
 	const n = 100_000
 	br, err := benchgen.NewBroker("..", n, 3)
@@ -39,7 +40,10 @@ func BenchmarkCaptureWithDashboard(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer jo.Writer.Close()
-		h := hydrator.New(hydrator.Batch{Snapshot: snap, BatchUUID: batchUUID, Topics: topics})
+		// Every record is reported, as the capture loop does (the
+		// dashboard keeps comparisons and problems for its log).
+		h := hydrator.New(hydrator.Batch{Snapshot: snap, BatchUUID: batchUUID, Topics: topics,
+			Observe: func(o hydrator.Observation) { rep.Report(runner.NewRecordEvent(o, true)) }})
 		applied := 0
 		var ranking []runner.Ranked
 		var lastRank time.Time

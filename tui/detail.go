@@ -84,7 +84,7 @@ func essayDetail(r runner.Ranked, rank int, service string, log []runner.RecordE
 	d.text = append(d.text, "")
 	var mine []string
 	for _, e := range log {
-		c := e.Record
+		c := e.Details()
 		if c == nil || (c.EssayAID != r.ID && c.EssayBID != r.ID) {
 			continue
 		}
@@ -118,7 +118,7 @@ func essayDetail(r runner.Ranked, rank int, service string, log []runner.RecordE
 // record with where it was read and why it was set aside.
 func recordDetail(e runner.RecordEvent) *detailView {
 	src := fmt.Sprintf("%s partition %d offset %d (journal line %d)", e.Source.Topic, e.Source.Partition, e.Source.Offset, e.Seq)
-	c := e.Record
+	c := e.Details()
 	if c == nil {
 		d := &detailView{title: "Record " + string(e.Disposition)}
 		d.text = []string{"what: " + string(e.Disposition), "read from: " + src}

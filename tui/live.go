@@ -169,6 +169,7 @@ func (l liveScreen) update(msg tea.Msg) (liveScreen, tea.Cmd, intent) {
 		l.rank.setRows(p.Ranking)
 		l.widenAxis(p.Ranking)
 	case recordsMsg:
+		l.log.dropped += msg.Skipped
 		l.log.add(msg.Records)
 	case clockMsg:
 		if !l.frozen() {

@@ -7,10 +7,11 @@ import (
 	"eng5np/runner"
 )
 
-// maxLog bounds the log the dashboard keeps: the oldest comparisons go
-// first (the journal and the artefact keep everything; problems are few
-// and always kept).
-const maxLog = 20000
+// maxLog bounds the comparisons the dashboard's log keeps: the oldest go
+// first (the journal and the artefact keep everything; problem records are
+// few and always kept). More costs capture throughput in garbage
+// collection (docs/BENCHMARKS.md).
+const maxLog = 2000
 
 // logPane is every comparison and every problem record of the run in
 // journal order: faults, quarantined (malformed) records, duplicates,
@@ -32,7 +33,7 @@ type logPane struct {
 // interesting reports whether the log keeps a record: comparisons and
 // problems, not the service's progress events.
 func interesting(e runner.RecordEvent) bool {
-	return e.Record != nil || problem(e)
+	return e.Comparison != nil || e.Record != nil || problem(e)
 }
 
 // problem reports whether a record is something the user should look at.
@@ -46,28 +47,27 @@ func problem(e runner.RecordEvent) bool {
 	return true
 }
 
-// add appends records.
+// add appends records. The view grows with them (no refiltering of what
+// was there) unless old comparisons had to go.
 func (p *logPane) add(evs []runner.RecordEvent) {
+	first := len(p.entries)
 	for _, e := range evs {
 		if interesting(e) {
 			p.entries = append(p.entries, e)
 		}
 	}
-	if len(p.entries) > maxLog+maxLog/10 {
+	if len(p.entries) > 2*maxLog {
 		// Drop the oldest comparisons in one go, down to maxLog.
-		over := len(p.entries) - maxLog
-		kept := make([]runner.RecordEvent, 0, maxLog)
-		for _, e := range p.entries {
-			if over > 0 && !problem(e) {
-				over--
-				p.dropped++
-				continue
+		p.entries, p.dropped = trimLog(p.entries, p.dropped)
+		p.refilter()
+	} else {
+		for i := first; i < len(p.entries); i++ {
+			if p.matches(p.entries[i]) {
+				p.view = append(p.view, i)
 			}
-			kept = append(kept, e)
 		}
-		p.entries = kept
+		p.scroll.resize(len(p.view), p.scroll.height)
 	}
-	p.refilter()
 	if p.follow || p.scroll.cursor < 0 {
 		p.scroll.offset = max(0, len(p.view)-p.scroll.height)
 		if p.follow && p.focused {
@@ -76,17 +76,21 @@ func (p *logPane) add(evs []runner.RecordEvent) {
 	}
 }
 
+// matches reports whether an entry passes the filters.
+func (p logPane) matches(e runner.RecordEvent) bool {
+	if p.problems && !problem(e) {
+		return false
+	}
+	q := p.filter.text
+	return q == "" || strings.Contains(strings.ToLower(p.text(e)), strings.ToLower(q))
+}
+
 func (p *logPane) refilter() {
 	p.view = p.view[:0]
-	q := strings.ToLower(p.filter.text)
 	for i, e := range p.entries {
-		if p.problems && !problem(e) {
-			continue
+		if p.matches(e) {
+			p.view = append(p.view, i)
 		}
-		if q != "" && !strings.Contains(strings.ToLower(p.text(e)), q) {
-			continue
-		}
-		p.view = append(p.view, i)
 	}
 	p.scroll.resize(len(p.view), p.scroll.height)
 }
@@ -108,21 +112,25 @@ func (p logPane) selected() (runner.RecordEvent, bool) {
 	return p.entries[p.view[p.scroll.cursor]], true
 }
 
-// text is an entry's one-line description.
+// text is an entry's one-line description: the numbers first (sequence,
+// partition@offset, confidence), then the essays, so that a narrow
+// terminal cuts a name, never a number.
 func (p logPane) text(e runner.RecordEvent) string {
-	where := fmt.Sprintf("%s/%d@%d", shortTopic(e.Source.Topic), e.Source.Partition, e.Source.Offset)
-	if r := e.Record; r != nil {
-		what := fmt.Sprintf("#%d %s vs %s", r.Sequence, r.EssayAID, r.EssayBID)
+	where := fmt.Sprintf("p%d@%d", e.Source.Partition, e.Source.Offset)
+	// Built for the rows on screen only (and when filtering): the capture
+	// loop leaves it to the display.
+	if r := e.Details(); r != nil {
 		switch {
 		case r.Status == "failed":
-			what += " failed: " + r.FailureReason
+			return fmt.Sprintf("#%d %s failed: %s · %s vs %s", r.Sequence, where, r.FailureReason, r.EssayAID, r.EssayBID)
 		case r.WinnerID != "":
-			what += " → " + r.WinnerID
+			conf := ""
 			if r.Confidence != nil {
-				what += fmt.Sprintf(" (%.2f)", *r.Confidence)
+				conf = fmt.Sprintf(" conf %.2f", *r.Confidence)
 			}
+			return fmt.Sprintf("#%d %s%s %s beat %s", r.Sequence, where, conf, r.WinnerID, r.LoserID)
 		}
-		return where + " " + what
+		return fmt.Sprintf("#%d %s %s vs %s", r.Sequence, where, r.EssayAID, r.EssayBID)
 	}
 	what := string(e.Disposition)
 	switch e.Disposition {
@@ -133,13 +141,14 @@ func (p logPane) text(e runner.RecordEvent) string {
 	case runner.ForeignBatch:
 		what = "foreign batch"
 	}
-	if e.Reason != "" {
-		what += ": " + e.Reason
-	}
+	line := fmt.Sprintf("line %d %s/%s %s", e.Seq, shortTopic(e.Source.Topic), where, what)
 	if e.CorrelationID != "" {
-		what += " · " + e.CorrelationID
+		line += " · " + e.CorrelationID
 	}
-	return where + " " + what
+	if e.Reason != "" {
+		line += ": " + e.Reason
+	}
+	return line
 }
 
 // title is the pane's title with the position and the filter.

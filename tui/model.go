@@ -61,7 +61,10 @@ type (
 	captureProgressMsg struct{ Progress runner.Progress }
 	// recordsMsg carries the records folded since the last one, for the
 	// log.
-	recordsMsg struct{ Records []runner.RecordEvent }
+	recordsMsg struct {
+		Records []runner.RecordEvent
+		Skipped int // comparisons the bridge did not keep (the log shows the latest)
+	}
 	// runFinishedMsg ends a run (or a resume).
 	runFinishedMsg struct{ Summary runner.Summary }
 	// clockMsg refreshes elapsed time and countdowns.

@@ -21,9 +21,12 @@ import (
 type bridge struct {
 	send    func(tea.Msg)
 	sendMu  sync.Mutex // orders deliveries
-	mu      sync.Mutex // guards latest and records
+	mu      sync.Mutex // guards latest, records and skipped
 	latest  *runner.Progress
 	records []runner.RecordEvent // folded since the last delivery
+	// skipped counts comparisons that fell out of records before they
+	// were delivered: the log keeps only the latest maxLog anyway.
+	skipped int
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -61,11 +64,11 @@ func (b *bridge) flush() {
 	b.sendMu.Lock()
 	defer b.sendMu.Unlock()
 	b.mu.Lock()
-	s, recs := b.latest, b.records
-	b.latest, b.records = nil, nil
+	s, recs, skipped := b.latest, b.records, b.skipped
+	b.latest, b.records, b.skipped = nil, nil, 0
 	b.mu.Unlock()
-	if len(recs) > 0 {
-		b.send(recordsMsg{Records: recs})
+	if len(recs) > 0 || skipped > 0 {
+		b.send(recordsMsg{Records: recs, Skipped: skipped})
 	}
 	if s != nil {
 		b.send(captureProgressMsg{Progress: *s})
@@ -90,10 +93,16 @@ func (b *bridge) Report(ev runner.Event) {
 		}
 		b.mu.Lock()
 		b.records = append(b.records, e)
+		if len(b.records) >= 2*maxLog {
+			b.records, b.skipped = trimLog(b.records, b.skipped)
+		}
+		first := len(b.records) == 1
 		b.mu.Unlock()
-		select {
-		case b.wake <- struct{}{}:
-		default:
+		if first {
+			select {
+			case b.wake <- struct{}{}:
+			default:
+			}
 		}
 	case runner.PhaseEvent:
 		b.flush()
@@ -106,6 +115,22 @@ func (b *bridge) Report(ev runner.Event) {
 		b.send(runFinishedMsg{e.Summary})
 		b.sendMu.Unlock()
 	}
+}
+
+// trimLog keeps every problem record and the latest maxLog comparisons,
+// counting the comparisons it drops.
+func trimLog(recs []runner.RecordEvent, skipped int) ([]runner.RecordEvent, int) {
+	over := len(recs) - maxLog
+	kept := make([]runner.RecordEvent, 0, maxLog+16)
+	for _, e := range recs {
+		if over > 0 && !problem(e) {
+			over--
+			skipped++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, skipped
 }
 
 func (b *bridge) close() {

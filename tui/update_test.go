@@ -363,3 +363,54 @@ func TestNoColor(t *testing.T) {
 // colourSGR matches an SGR sequence that sets a foreground or background
 // colour (30–38, 40–48, 90–97, 100–107).
 var colourSGR = regexp.MustCompile(`\x1b\[(?:[0-9]+;)*(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])(?:;[0-9:]+)*m`)
+
+// Between deliveries the bridge keeps every problem record and the latest
+// comparisons, and says how many it let go; the log then holds the same.
+func TestBridgeKeepsProblemsAndTheLatestComparisons(t *testing.T) {
+	got := make(chan tea.Msg, 100)
+	br := newBridge()
+	br.start(func(m tea.Msg) { got <- m })
+	const n = 3*maxLog + 7
+	all := records(n)
+	problems := 0
+	for i, e := range all {
+		if i%1000 == 500 {
+			e.Disposition, e.Record, e.Comparison = runner.Malformed, nil, nil
+		}
+		if problem(e) {
+			problems++
+		}
+		br.Report(e)
+	}
+	br.close()
+	close(got)
+	var l logPane
+	l.scroll.cursor = -1
+	skipped := 0
+	for m := range got {
+		if r, ok := m.(recordsMsg); ok {
+			skipped += r.Skipped
+			l.dropped += r.Skipped
+			l.add(r.Records)
+		}
+	}
+	kept := 0
+	for _, e := range l.entries {
+		if problem(e) {
+			kept++
+		}
+	}
+	if kept != problems {
+		t.Errorf("%d of %d problem records reached the log", kept, problems)
+	}
+	if len(l.entries)+l.dropped != len(all) {
+		t.Errorf("%d kept + %d dropped != %d reported", len(l.entries), l.dropped, len(all))
+	}
+	last := l.entries[len(l.entries)-1]
+	if last.Seq != all[len(all)-1].Seq {
+		t.Errorf("the newest record is not the last in the log: %d", last.Seq)
+	}
+	if len(l.entries) > 2*maxLog+problems {
+		t.Errorf("the log holds %d entries", len(l.entries))
+	}
+}
