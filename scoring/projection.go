@@ -232,6 +232,12 @@ func ProjectGrades(scale Scale, items []Item, anchors map[string]string, opts Pr
 				pert[j] = th[j] + delta[j]
 			}
 			a, b := line(k, pert, -1)
+			if !(b > 0) {
+				// A draw in which the anchors do not rise with their
+				// grades has no bands (they would run backwards): the
+				// scale's order is a constraint, so the draw is rejected.
+				continue
+			}
 			ds = append(ds, drawn{delta, bands(scale, a, b, nil)})
 		}
 		model.Draws = len(ds)

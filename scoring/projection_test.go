@@ -262,3 +262,48 @@ func TestAnchorsProjectToTheirOwnGrade(t *testing.T) {
 		t.Errorf("only %.1f%% of anchors project to their own grade, want ≥ 65%%", 100*rate)
 	}
 }
+
+// With uncertain anchors that barely rise with their grades, some
+// bootstrap draws slope the wrong way; their bands would run backwards and
+// send the strongest essay to the lowest grade. Such draws are rejected:
+// probabilities stay in [0, 1] and the ends of the scale stay the ends.
+func TestProjectionRejectsBackwardDraws(t *testing.T) {
+	scale := legacy(t)
+	items := []Item{
+		{ID: "fplus", Theta: -0.3, SE: 2}, {ID: "eplus", Theta: -0.1, SE: 2},
+		{ID: "cplus", Theta: 0.1, SE: 2}, {ID: "a", Theta: 0.3, SE: 2},
+		{ID: "strong", Theta: 8, SE: 0.5}, {ID: "weak", Theta: -8, SE: 0.5},
+	}
+	anchors := map[string]string{"fplus": "F+", "eplus": "E+", "cplus": "C+", "a": "A"}
+	res, err := ProjectGrades(scale, items, anchors, ProjectOptions{Seed: 3})
+	if err != nil || res.Model == nil {
+		t.Fatalf("%v %s", err, res.Skipped)
+	}
+	if res.Model.Draws >= DefaultDraws {
+		t.Fatalf("no draw was rejected (%d of %d kept): this test would prove nothing", res.Model.Draws, DefaultDraws)
+	}
+	by := map[string]Projection{}
+	for _, p := range res.Projections {
+		by[p.EssayID] = p
+		for g, v := range p.Probabilities {
+			if v < -1e-12 || v > 1+1e-12 {
+				t.Errorf("%s: P(%s) = %v", p.EssayID, g, v)
+			}
+		}
+	}
+	if p := by["strong"].Probabilities["A"]; p < 0.5 {
+		t.Errorf("the strongest essay has P(A) = %.2f", p)
+	}
+	if p := by["weak"].Probabilities["F"]; p < 0.5 {
+		t.Errorf("the weakest essay has P(F) = %.2f", p)
+	}
+	// Backward draws sent the A anchor below the scale a third of the
+	// time (P(F) 0.33, and the F+ anchor to A 0.36); what is left is the
+	// anchors' own noise (SE 2 against a spread of 0.6).
+	if p := by["a"].Probabilities["F"]; p > 0.2 {
+		t.Errorf("the A anchor has P(F) = %.2f", p)
+	}
+	if p := by["fplus"].Probabilities["A"]; p > 0.2 {
+		t.Errorf("the F+ anchor has P(A) = %.2f", p)
+	}
+}
