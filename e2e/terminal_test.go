@@ -218,3 +218,18 @@ func TestTerminalPreflightExitCodes(t *testing.T) {
 		t.Errorf("Ctrl-C on the pre-flight: exit %d, want 130", code)
 	}
 }
+
+// TERM=dumb on a real terminal gets the plain lines, not the dashboard,
+// and they never name a key.
+func TestTerminalDumbGetsPlainLines(t *testing.T) {
+	t.Parallel()
+	tm := startTerminal(t, 120, 40, []string{"TERM=dumb"}, "execute", "--inputs", testkit.Sample(t), "--output-dir", t.TempDir(),
+		"--mock-latency", "1ms")
+	s := tm.waitFor(60*time.Second, "check pass", "Summary: completed")
+	if tm.emu.IsAltScreen() || strings.Contains(s, "press") || strings.Contains(s, "enter start") {
+		t.Errorf("TERM=dumb got the dashboard or key hints:\n%s", s)
+	}
+	if code := tm.exit(15 * time.Second); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

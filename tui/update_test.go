@@ -382,6 +382,7 @@ func TestBridgeKeepsProblemsAndTheLatestComparisons(t *testing.T) {
 		}
 		br.Report(e)
 	}
+	br.Report(runner.FinishedEvent{Summary: completedSummary()}) // delivers what is pending
 	br.close()
 	close(got)
 	var l logPane
