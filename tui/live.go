@@ -313,6 +313,10 @@ func (l *liveScreen) sync() {
 	}
 	lay := l.layout()
 	l.rank.width, l.log.width = l.width-2, l.width-2
+	if l.sideBySide() {
+		l.rank.width = min(80, (l.width-5)/2+10)
+		l.log.width = l.width - 5 - l.rank.width
+	}
 	l.rank.scroll.resize(len(l.rank.view), max(1, lay.paneRows-1))
 	l.log.scroll.resize(len(l.log.view), max(1, lay.paneRows))
 }
@@ -403,24 +407,54 @@ func (l liveScreen) paneLines(rows int) []string {
 		}
 		return strings.Join(out, " ")
 	}
-	var lines []string
-	if l.focus == paneLog {
-		lp := l.log
-		lines = append(lines, " "+tabs("Log")+s.Subtle.Render(strings.TrimPrefix(lp.title(), "Log")))
-		for _, r := range lp.lines(rows) {
-			lines = append(lines, " "+r)
+	rankPane := func(rt rankTable, title string) []string {
+		if len(rt.rows) == 0 {
+			return []string{title, s.Subtle.Render("waiting for the first comparisons")}
 		}
-		return lines
+		out := []string{title + s.Subtle.Render(strings.TrimPrefix(rt.title("Ranking"), "Ranking"))}
+		return append(out, rt.lines(rows)...)
 	}
-	rt := l.rank
-	if len(rt.rows) == 0 {
-		return append(lines, " "+tabs("Ranking"), " "+s.Subtle.Render("waiting for the first comparisons"))
+	logPaneLines := func(lp logPane, title string) []string {
+		out := []string{title + s.Subtle.Render(strings.TrimPrefix(lp.title(), "Log"))}
+		return append(out, lp.lines(rows)...)
 	}
-	lines = append(lines, " "+tabs("Ranking")+s.Subtle.Render(strings.TrimPrefix(rt.title("Ranking"), "Ranking")))
-	for _, r := range rt.lines(rows) {
-		lines = append(lines, " "+r)
+	var body []string
+	if l.sideBySide() {
+		// Wide: both panes, the focused one's title marked.
+		left := rankPane(l.rank, paneTitle(s, "Ranking", l.focus == paneRanking))
+		right := logPaneLines(l.log, paneTitle(s, "Log", l.focus == paneLog))
+		lw := l.rank.width
+		for i := 0; i < max(len(left), len(right)); i++ {
+			var a, b string
+			if i < len(left) {
+				a = left[i]
+			}
+			if i < len(right) {
+				b = right[i]
+			}
+			body = append(body, padTo(a, lw)+" │ "+b)
+		}
+	} else if l.focus == paneLog {
+		body = logPaneLines(l.log, tabs("Log"))
+	} else {
+		body = rankPane(l.rank, tabs("Ranking"))
+	}
+	lines := make([]string, 0, len(body))
+	for _, b := range body {
+		lines = append(lines, " "+b)
 	}
 	return lines
+}
+
+// sideBySide reports whether the ranking and the log share the width.
+func (l liveScreen) sideBySide() bool { return l.width >= 140 }
+
+// paneTitle is a pane's name, bracketed and bold when it has the keys.
+func paneTitle(s Styles, name string, focused bool) string {
+	if focused {
+		return s.PanelHead.Render("[" + name + "]")
+	}
+	return s.Subtle.Render(name)
 }
 
 // topLines are the header, the phase line, the rule, progress and health.
