@@ -86,7 +86,12 @@ func (c *Controller) launch(rep Reporter, fn func(ctx context.Context, rep Repor
 			sum = Summary{Outcome: OutcomePreflightFailed, ExitCode: ExitFailure, Message: err.Error(),
 				Next: "fix the problem named above and run again; nothing was published"}
 			var nr *NotResumableError
-			if errors.As(err, &nr) {
+			switch {
+			case ctx.Err() != nil:
+				// Stopped (Ctrl-C) before anything was published.
+				sum.Outcome, sum.ExitCode = OutcomeInterrupted, ExitInterrupted
+				sum.Message, sum.Next = "interrupted before anything was published", "run it again when ready"
+			case errors.As(err, &nr):
 				sum.ExitCode = ExitUsage
 			}
 			all.Report(FinishedEvent{Summary: sum})
