@@ -577,6 +577,9 @@ func (l liveScreen) healthItems(now time.Time) []string {
 	st := l.healthStyle(now)
 	var out []string
 	if l.frozen() {
+		if snap.Outstanding() == 0 {
+			return []string{"capture stopped · every expected comparison in"}
+		}
 		return []string{fmt.Sprintf("capture stopped with %d outstanding", snap.Outstanding())}
 	}
 	if eta, ok := snap.ETA(); ok {
