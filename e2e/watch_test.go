@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,5 +104,56 @@ func TestWatchRefusesANonRun(t *testing.T) {
 	code, _, stderr := runCLI(t, nil, "watch", "--no-tui", filepath.Join(t.TempDir(), "nope"))
 	if code != 2 || !strings.Contains(stderr, "run directory") {
 		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// A watcher of a run whose capturing process is killed does not wait for
+// ever: it says the process is gone and what is left, and exits 130.
+func TestWatchNoticesAKilledCapture(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	exe := exec.Command(binary(t), "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out, "--mock-latency", "2s")
+	exe.Dir = testkit.Root(t)
+	exe.Env = testkit.CleanEnv()
+	exeOut, _ := exe.StdoutPipe()
+	if err := exe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exe.Process.Kill() })
+	sc := bufio.NewScanner(exeOut)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "capturing") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	dir := testkit.OnlyRunDir(t, out)
+	w := exec.Command(binary(t), "watch", "--no-tui", "--poll", "100ms", dir)
+	w.Env = testkit.CleanEnv()
+	var wout strings.Builder
+	w.Stdout = &wout
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Wait() }()
+	time.Sleep(time.Second)
+	_ = exe.Process.Kill()
+	_ = exe.Wait() // reaped, as a shell would: a zombie still has its pid
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("watch exit %v, want 130\n%s", err, wout.String())
+		}
+		if !strings.Contains(wout.String(), "ended without recording the end of capture 1") || !strings.Contains(wout.String(), "rehydrate") {
+			t.Errorf("watch did not say the capture was abandoned:\n%s", wout.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = w.Process.Kill()
+		t.Fatalf("the watcher kept waiting after the capture was killed:\n%s", wout.String())
 	}
 }

@@ -26,6 +26,35 @@ type Holder struct {
 	PID     int       `json:"pid"`
 	Command string    `json:"command"`
 	Since   time.Time `json:"since"`
+	// Host is the machine the process runs on: a pid means something only
+	// there.
+	Host string `json:"host,omitempty"`
+}
+
+// LastHolder reads what the lock file says about the last process that
+// took the lock, without locking anything: whether it still holds it is
+// not known from this alone (see Gone).
+func LastHolder(dir string) (Holder, bool) {
+	data, err := os.ReadFile(Path(dir, LockFile))
+	if err != nil {
+		return Holder{}, false
+	}
+	var h Holder
+	if json.Unmarshal(data, &h) != nil || h.PID <= 0 {
+		return Holder{}, false
+	}
+	return h, true
+}
+
+// Gone reports whether h's process has certainly ended: it ran on this
+// machine and no process has its pid now. On another machine nothing can
+// be told, and the answer is false.
+func (h Holder) Gone() bool {
+	host, err := os.Hostname()
+	if err != nil || h.Host == "" || h.Host != host || h.PID <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(h.PID, 0), syscall.ESRCH)
 }
 
 // LockedError is a refused lock: another process holds the directory.
@@ -66,7 +95,8 @@ func Acquire(dir, command string) (*Lock, error) {
 		}
 		return nil, fmt.Errorf("lock run directory %s: %w", dir, err)
 	}
-	data, _ := json.Marshal(Holder{PID: os.Getpid(), Command: command, Since: time.Now().UTC()})
+	host, _ := os.Hostname()
+	data, _ := json.Marshal(Holder{PID: os.Getpid(), Command: command, Since: time.Now().UTC(), Host: host})
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(data, '\n'), 0)
 		_ = f.Sync()

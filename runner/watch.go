@@ -74,6 +74,10 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 			return Summary{}, err
 		}
 		rec := &st.rd.Record
+		if sum, gone := w.abandoned(st); gone {
+			rep.Report(FinishedEvent{Summary: sum})
+			return sum, nil
+		}
 		if ended, at := captureEnded(rec); ended {
 			if endedSince.IsZero() {
 				endedSince = time.Now()
@@ -292,5 +296,39 @@ func (w *Watch) finished(st *watchState, endedAt time.Time, force bool) (Summary
 		st.ranking = rankingOf(sec)
 	}
 	s.Next, s.Resumable = nextStep(outcome, w.Dir, rec)
+	return s, true
+}
+
+// abandoned reports a capture whose process ended without recording the
+// end of it (killed, or its machine went down): the watcher would wait for
+// ever. It can tell only for a process of this machine; the journal and
+// the last live artefact are what that capture left, and resume continues
+// it.
+func (w *Watch) abandoned(st *watchState) (Summary, bool) {
+	rec := &st.rd.Record
+	n := len(rec.Captures)
+	if n == 0 {
+		return Summary{}, false
+	}
+	last := rec.Captures[n-1]
+	if !last.EndedAt.IsZero() {
+		return Summary{}, false
+	}
+	h, ok := rundir.LastHolder(w.Dir)
+	if !ok || !h.Gone() {
+		return Summary{}, false
+	}
+	stats := st.hyd.Stats()
+	s := Summary{Outcome: OutcomeInterrupted, ExitCode: ExitInterrupted, RunDir: w.Dir, BatchUUID: rec.BatchUUID, BatchLabel: rec.BatchLabel,
+		Comparisons: stats.Comparisons, Succeeded: stats.Succeeded, Failed: stats.Failed, CostUSD: stats.CostUSD, Models: modelCosts(stats.Models),
+		Elapsed: rec.PriorElapsed(last.N) + time.Since(last.StartedAt),
+		Message: fmt.Sprintf("the capturing process (pid %d, %s) ended without recording the end of capture %d: it was killed or crashed; "+
+			"the journal holds everything it captured", h.PID, h.Command, last.N)}
+	if rec.Stack == "embedded" {
+		s.Next = "the embedded stack ended with that process, so the capture cannot continue: `eng5np rehydrate " + w.Dir +
+			"` turns the journal into a final artefact, and the batch can be run again"
+	} else {
+		s.Next, s.Resumable = "`eng5np resume "+w.Dir+"` continues the capture (and `eng5np rehydrate "+w.Dir+"` rebuilds the artefact from the journal)", true
+	}
 	return s, true
 }
