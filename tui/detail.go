@@ -18,26 +18,70 @@ type detailView struct {
 	title  string
 	text   []string // paragraphs: "label: value" lines or prose
 	scroll scroller
+	// links are the paragraphs that open a page of their own (an essay's
+	// comparisons): text[links[i]] opens records[i]. sel is the selected
+	// one; parent is the page to go back to.
+	links   []int
+	records []runner.RecordEvent
+	sel     int
+	parent  *detailView
 }
 
-// lines renders the page within width and height.
+// lines renders the page within width and height, the selected link
+// highlighted and in view.
 func (d *detailView) lines(s Styles, width, height int) []string {
 	var body []string
-	for _, t := range d.text {
+	selLine := -1
+	for i, t := range d.text {
+		if len(d.links) > 0 && d.sel >= 0 && d.links[d.sel] == i {
+			selLine = len(body)
+		}
 		if t == "" {
 			body = append(body, "")
 			continue
 		}
 		body = append(body, wrap(t, width, "")...)
 	}
-	d.scroll.cursor = -1
+	if selLine >= 0 {
+		body[selLine] = s.Selected.Render(padTo(body[selLine], width))
+	}
+	d.scroll.cursor = selLine
 	d.scroll.resize(len(body), height)
 	from, to := d.scroll.window()
 	return body[from:to]
 }
 
-// update scrolls the page.
+// follow opens the selected link's page, which goes back to this one.
+func (d *detailView) follow() *detailView {
+	if d.sel < 0 || d.sel >= len(d.records) {
+		return d
+	}
+	child := recordDetail(d.records[d.sel])
+	child.parent = d
+	return child
+}
+
+// update moves the selection on a page with links, or scrolls it.
 func (d *detailView) update(nav navKeys, msg tea.KeyPressMsg) {
+	if len(d.links) > 0 {
+		sel := d.sel
+		switch {
+		case key.Matches(msg, nav.Up):
+			sel--
+		case key.Matches(msg, nav.Down):
+			sel++
+		case key.Matches(msg, nav.PageUp):
+			sel -= 10
+		case key.Matches(msg, nav.PageDown):
+			sel += 10
+		case key.Matches(msg, nav.Home):
+			sel = 0
+		case key.Matches(msg, nav.End):
+			sel = len(d.links) - 1
+		}
+		d.sel = min(max(sel, 0), len(d.links)-1)
+		return
+	}
 	off := d.scroll.offset
 	switch {
 	case key.Matches(msg, nav.Up):
@@ -60,7 +104,7 @@ func (d *detailView) update(nav navKeys, msg tea.KeyPressMsg) {
 // essayDetail is an essay's page: its place in the ranking and every
 // comparison it took part in (from the log the dashboard keeps).
 func essayDetail(r runner.Ranked, rank int, service string, log []runner.RecordEvent) *detailView {
-	d := &detailView{title: "Essay " + r.ID}
+	d := &detailView{title: "Essay " + r.ID, sel: -1}
 	kind := "student essay"
 	if r.IsAnchor {
 		kind = "anchor, registered grade " + r.Grade
@@ -83,6 +127,7 @@ func essayDetail(r runner.Ranked, rank int, service string, log []runner.RecordE
 	}
 	d.text = append(d.text, "")
 	var mine []string
+	var recs []runner.RecordEvent
 	for _, e := range log {
 		c := e.Details()
 		if c == nil || (c.EssayAID != r.ID && c.EssayBID != r.ID) {
@@ -104,13 +149,18 @@ func essayDetail(r runner.Ranked, rank int, service string, log []runner.RecordE
 			line += fmt.Sprintf(" (confidence %.2f)", *c.Confidence)
 		}
 		mine = append(mine, line)
+		recs = append(recs, e)
 	}
 	if len(mine) == 0 {
 		d.text = append(d.text, "no comparison of this essay in the dashboard's log")
-	} else {
-		d.text = append(d.text, fmt.Sprintf("its %d comparisons (select one in the log for its justification):", len(mine)))
-		d.text = append(d.text, mine...)
+		return d
 	}
+	d.text = append(d.text, fmt.Sprintf("its %d comparisons in the log (enter opens one):", len(mine)))
+	for _, m := range mine {
+		d.links = append(d.links, len(d.text))
+		d.text = append(d.text, m)
+	}
+	d.records, d.sel = recs, 0
 	return d
 }
 
@@ -120,7 +170,7 @@ func recordDetail(e runner.RecordEvent) *detailView {
 	src := fmt.Sprintf("%s partition %d offset %d (journal line %d)", e.Source.Topic, e.Source.Partition, e.Source.Offset, e.Seq)
 	c := e.Details()
 	if c == nil {
-		d := &detailView{title: "Record " + string(e.Disposition)}
+		d := &detailView{title: "Record " + string(e.Disposition), sel: -1}
 		d.text = []string{"what: " + string(e.Disposition), "read from: " + src}
 		if len(e.FaultFields) > 0 {
 			d.text = append(d.text, "missing or invalid fields: "+strings.Join(e.FaultFields, ", "))
@@ -134,7 +184,7 @@ func recordDetail(e runner.RecordEvent) *detailView {
 		d.text = append(d.text, "", dispositionAdvice(e.Disposition))
 		return d
 	}
-	d := &detailView{title: fmt.Sprintf("Comparison #%d", c.Sequence)}
+	d := &detailView{title: fmt.Sprintf("Comparison #%d", c.Sequence), sel: -1}
 	d.text = comparisonText(c)
 	d.text = append(d.text, "read from: "+src)
 	return d
@@ -199,7 +249,7 @@ func dispositionAdvice(d runner.Disposition) string {
 
 // checkDetail is a pre-flight check's page: its verdict, detail and fix.
 func checkDetail(c checkRow) *detailView {
-	d := &detailView{title: "Check: " + c.check.Title}
+	d := &detailView{title: "Check: " + c.check.Title, sel: -1}
 	status := "not run yet"
 	if c.state == checkRunning {
 		status = "running"

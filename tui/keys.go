@@ -234,3 +234,16 @@ func fullHelpLines(h help.Model, km help.KeyMap, width int) []string {
 	}
 	return rows
 }
+
+// detailKeys are the keys of a detail page: Enter opens the selected link
+// (an essay's comparison), Esc goes back a page.
+func detailKeys(open, back *key.Binding, d *detailView) {
+	open.SetEnabled(d.sel >= 0 && len(d.links) > 0)
+	open.SetHelp("enter", "open comparison")
+	back.SetKeys("esc", "backspace")
+	if d.parent != nil {
+		back.SetHelp("esc", "back to "+strings.ToLower(d.parent.title))
+	} else if !open.Enabled() {
+		back.SetKeys("esc", "backspace", "enter")
+	}
+}

@@ -105,6 +105,9 @@ func (l liveScreen) currentKeys() liveKeys {
 	k.Clear.SetEnabled(browsing && l.focusedFilter().text != "")
 	k.Detail.SetEnabled(browsing && l.hasSelection())
 	k.Close.SetEnabled(l.detail != nil)
+	if d := l.detail; d != nil {
+		detailKeys(&k.Detail, &k.Close, d)
+	}
 	k.Problem.SetEnabled(browsing && l.focus == paneLog)
 	if l.log.problems {
 		k.Problem.SetHelp("p", "all records")
@@ -202,9 +205,12 @@ func (l liveScreen) key(msg tea.KeyPressMsg) (liveScreen, tea.Cmd, intent) {
 		return l, nil, intent{}
 	}
 	if l.detail != nil {
-		if key.Matches(msg, k.Close) {
-			l.detail = nil
-		} else {
+		switch {
+		case key.Matches(msg, k.Detail) && k.Detail.Enabled():
+			l.detail = l.detail.follow()
+		case key.Matches(msg, k.Close):
+			l.detail = l.detail.parent // nil: back to the screen
+		default:
 			l.detail.update(k.nav, msg)
 		}
 		return l, nil, intent{}

@@ -80,6 +80,9 @@ func (m summaryScreen) currentKeys() summaryKeys {
 	k.Clear.SetEnabled(browsing && m.rank.filter.text != "")
 	k.Detail.SetEnabled(browsing && !compact && m.rank.selectedID() != "")
 	k.Close.SetEnabled(m.detail != nil)
+	if d := m.detail; d != nil {
+		detailKeys(&k.Detail, &k.Close, d)
+	}
 	k.nav.setEnabled(m.detail != nil || compact || (browsing && len(m.rank.rows) > 0))
 	if compact {
 		k.nav.Up.SetHelp("↑/k", "scroll")
@@ -108,9 +111,12 @@ func (m summaryScreen) update(msg tea.Msg) (summaryScreen, tea.Cmd, intent) {
 		return m, nil, intent{}
 	}
 	if m.detail != nil {
-		if key.Matches(km, k.Close) {
-			m.detail = nil
-		} else {
+		switch {
+		case key.Matches(km, k.Detail) && k.Detail.Enabled():
+			m.detail = m.detail.follow()
+		case key.Matches(km, k.Close):
+			m.detail = m.detail.parent // nil: back to the screen
+		default:
 			m.detail.update(k.nav, km)
 		}
 		return m, nil, intent{}

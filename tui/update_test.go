@@ -249,6 +249,17 @@ func TestUpdateSummary(t *testing.T) {
 	if out := ansi.Strip(sm.render()); sm.sum.detail == nil || !strings.Contains(out, "Essay essay_01") || !strings.Contains(out, "θ: +2.83") {
 		t.Errorf("enter on the ranking did not open the essay:\n%s", out)
 	}
+	// The essay's comparisons are links: enter opens the selected one, esc
+	// goes back to the essay, esc again to the summary.
+	sm, _ = updateModel(sm, press("j"))
+	sm, _ = updateModel(sm, press("enter"))
+	if out := ansi.Strip(sm.render()); !strings.Contains(out, "Comparison #36") || !strings.Contains(out, "justification:") || !strings.Contains(out, "esc back to essay essay_01") {
+		t.Errorf("enter on an essay's comparison did not open it:\n%s", out)
+	}
+	sm, _ = updateModel(sm, press("esc"))
+	if sm.sum.detail == nil || sm.sum.detail.title != "Essay essay_01" {
+		t.Fatalf("esc did not return to the essay page")
+	}
 	sm, _ = updateModel(sm, press("esc"))
 	sm, _ = updateModel(sm, tea.KeyPressMsg{Code: tea.KeyTab})
 	if sm.sum.detail != nil || sm.screen != screenLive {
