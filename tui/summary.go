@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"eng5np/runner"
 )
@@ -210,8 +211,17 @@ func (m summaryScreen) infoLinesWith(allWarnings bool) []string {
 	}
 	left := s.Title.Render("Summary") + " · " + outcome + " · exit " + fmt.Sprint(sum.ExitCode) + " · " + s.Value.Render(sum.BatchLabel)
 	var lines []string
-	if m.width >= 100 {
-		lines = append(lines, header(m.width, left, s.Subtle.Render(sum.BatchUUID+" ")))
+	// The batch uuid in full when it fits, else the run directory's
+	// 8-character suffix, else not at all: never cut.
+	right := ""
+	for _, u := range []string{sum.BatchUUID, shortUUID(sum.BatchUUID)} {
+		if u != "" && lipgloss.Width(left)+len(u)+2 <= m.width {
+			right = u
+			break
+		}
+	}
+	if right != "" {
+		lines = append(lines, header(m.width, left, s.Subtle.Render(right+" ")))
 	} else {
 		lines = append(lines, flow([]string{left}, m.width, "")...)
 	}
@@ -344,4 +354,13 @@ func (m summaryScreen) View() string {
 		lines = append(lines, "")
 	}
 	return clip(append(lines, bottom...), m.width, m.height)
+}
+
+// shortUUID is a batch uuid's first eight characters, the run directory's
+// suffix.
+func shortUUID(u string) string {
+	if len(u) > 8 {
+		return u[:8]
+	}
+	return u
 }

@@ -312,7 +312,7 @@ func fixtures() []fixture {
 		}, []string{"84/120", "watch", "q quit watching"}},
 		{"summary_completed", func(w, h int) Model { return summaryModel(w, h, completedSummary()) },
 			[]string{"120 comparisons", "$0.1462", "exit 0", "SSR 0.83", "split-half 0.79", "+0.12 ± 0.07", "tab live view", "assessment_run.execute.json"}},
-		{"summary_warnings", func(w, h int) Model { return summaryModel(w, h, warnSum) }, []string{"completed with warnings", "120 comparisons", "exit 0"}},
+		{"summary_warnings", func(w, h int) Model { return summaryModel(w, h, warnSum) }, []string{"completed with warnings", "120 comparisons", "exit 0", "5b0e6f5c"}},
 		{"summary_hard_fault", func(w, h int) Model { return summaryModel(w, h, faultSum) }, []string{"metadata fault", "exit 3", "q quit (exit 3)"}},
 		{"summary_timeout", func(w, h int) Model { return summaryModel(w, h, timeout) }, []string{"timeout", "exit 4", "r resume capture in place", "$0.0069"}},
 		{"summary_budget_exceeded", func(w, h int) Model { return summaryModel(w, h, budgetSum) }, []string{"budget exceeded", "exit 1"}},
