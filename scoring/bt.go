@@ -104,9 +104,6 @@ type Options struct {
 	// penalty is the Jeffreys penalty's weight (0: ½); a split half uses
 	// ¼, so that each half is the same estimator on half the data.
 	penalty float64
-	// plainSE takes the Jeffreys estimator's standard errors from the
-	// likelihood's information alone.
-	plainSE bool
 	// meanVariance skips the standard errors but sets Result.meanVar, the
 	// mean error variance: what the split-half's length factor needs.
 	meanVariance bool
@@ -445,7 +442,7 @@ func Fit(comparisons []Comparison, opts Options) (*Result, error) {
 				focus = append(focus, i)
 			}
 		}
-		cov, err := p.covariance(theta, gamma, withOrder, opts.Alpha, ref, opts.Estimator == EstimatorJeffreys && !opts.plainSE, focus)
+		cov, err := p.covariance(theta, gamma, withOrder, opts.Alpha, ref, opts.Estimator == EstimatorJeffreys, focus)
 		if errors.Is(err, errOrderNotIdentified) {
 			// Refit without it.
 			withOrder, gamma = false, 0
@@ -456,14 +453,14 @@ func Fit(comparisons []Comparison, opts Options) (*Result, error) {
 			if theta, _, res.Iterations, res.Converged, err = p.jeffreys(false, pw, opts.Tolerance, opts.MaxIterations); err != nil {
 				return nil, err
 			}
-			cov, err = p.covariance(theta, 0, false, opts.Alpha, ref, !opts.plainSE, focus)
+			cov, err = p.covariance(theta, 0, false, opts.Alpha, ref, true, focus) // the Jeffreys refit
 		}
 		if err != nil {
 			return nil, err
 		}
 		se, seRef = cov.seCentred, cov.seReference
 		res.focusCols = cov.cols
-		if opts.Estimator == EstimatorJeffreys && !opts.plainSE {
+		if opts.Estimator == EstimatorJeffreys {
 			res.widen = p.widening(theta, gamma, withOrder)
 		}
 		if withOrder {

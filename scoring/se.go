@@ -115,7 +115,7 @@ func (p *problem) covariance(theta []float64, gamma float64, order bool, alpha f
 			// γ's own standard error from the likelihood's information:
 			// the pseudo-observations carry none about it.
 			pw, pc, ph := p.information(theta, gamma, order, false)
-			pinv, err := p.cheapInverse(pw)
+			pinv, err := p.inverseDenseUpTo(exactTrace, pw, nil, 0)
 			if err != nil {
 				return covarianceResult{}, err
 			}
@@ -177,8 +177,13 @@ type inverter interface {
 // estimator, its dense penalty): a dense Cholesky factorization up to
 // DenseLimit items, conjugate gradients above.
 func (p *problem) inverse(w, pi []float64, alpha float64) (inverter, error) {
-	n := len(p.ids)
-	if n <= denseLimit || alpha > 0 {
+	return p.inverseDenseUpTo(denseLimit, w, pi, alpha)
+}
+
+// inverseDenseUpTo inverts densely up to limit items (or with alpha, whose
+// penalty is not sparse), by conjugate gradients above.
+func (p *problem) inverseDenseUpTo(limit int, w, pi []float64, alpha float64) (inverter, error) {
+	if len(p.ids) <= limit || alpha > 0 {
 		return p.denseInverse(w, pi, alpha)
 	}
 	return &cgInverse{a: newLaplacian(p, w)}, nil
@@ -301,22 +306,12 @@ func (p *problem) widening(theta []float64, gamma float64, order bool) []float64
 	return out
 }
 
-// cheapInverse is A⁻¹ for a few solves: dense for a small batch,
-// conjugate gradients for a large one (where a second factorization would
-// cost more than the solves).
-func (p *problem) cheapInverse(w []float64) (inverter, error) {
-	if len(p.ids) <= exactTrace {
-		return p.denseInverse(w, nil, 0)
-	}
-	return &cgInverse{a: newLaplacian(p, w)}, nil
-}
-
 // exactTrace is the number of items up to which meanVariance takes every
-// diagonal entry; traceProbes is how many random vectors it averages above.
-const (
-	exactTrace  = 256
-	traceProbes = 32
-)
+// diagonal entry (a variable: tests raise it for an exact reference);
+// traceProbes is how many random vectors it averages above.
+var exactTrace = 256
+
+const traceProbes = 32
 
 // meanVariance is the abilities' mean sum-to-zero error variance from the
 // likelihood's information at (theta, gamma), (tr(A⁻¹) − 1)/n: exact up to
