@@ -278,7 +278,7 @@ func (c *capturer) observe(o hydrator.Observation) {
 		if rec.Topic == c.topics.ComparisonResult() {
 			name = "comparison_applied"
 			c.thisCapture++
-			c.countRate(time.Now())
+			c.rate.add(time.Now())
 			c.lastActivity = time.Now()
 		}
 		c.log.Info(name, append(attrs, "event", name)...)
@@ -300,8 +300,6 @@ func (c *capturer) observe(o hydrator.Observation) {
 		c.log.Warn("suspicious_event", append(attrs, "event", "suspicious_event", "reason", o.Reason)...)
 	}
 }
-
-func (c *capturer) countRate(now time.Time) { c.rate.add(now) }
 
 // rateCounter counts events per second over the last rateWindow seconds.
 type rateCounter []rateBucket

@@ -64,8 +64,8 @@ type Progress struct {
 // Outstanding is how many comparisons the budget still expects.
 func (p Progress) Outstanding() int { return max(0, p.Expected-p.Comparisons) }
 
-// RunElapsed is the run's elapsed capture time across every capture.
-func (p Progress) RunElapsed() time.Duration { return p.PriorElapsed + p.Now.Sub(p.Started) }
+// ElapsedAt is the run's capture time at now, across every capture.
+func (p Progress) ElapsedAt(now time.Time) time.Duration { return p.PriorElapsed + now.Sub(p.Started) }
 
 // TopicCounts counts the records read, by what their topic carries.
 type TopicCounts hydrator.TopicCounts
@@ -113,7 +113,7 @@ func (p Progress) WholeRate() float64 {
 		from = p.PublishedAt
 	}
 	el := p.Now.Sub(from).Seconds()
-	if el <= 0 || p.Comparisons == 0 {
+	if el <= 0 || p.ThisCapture == 0 {
 		return 0
 	}
 	return float64(p.ThisCapture) / el
@@ -204,17 +204,11 @@ type Result struct {
 
 // resultOf is the result in an artefact's journal-derived sections.
 func resultOf(sec *hydrator.Sections) *Result {
-	return ResultOf(sec.BTSummary, sec.GradeProjections, sec.GradeProjectionStatus, sec.Reliability, sec.ServiceResults)
-}
-
-// ResultOf assembles a Result from an artefact's sections (the watch
-// command reads them from the artefact on disk).
-func ResultOf(bt []artefacts.BTEntry, gp []artefacts.GradeProjection, status artefacts.GradeProjectionStatus, rel artefacts.Reliability, sr *artefacts.ServiceResults) *Result {
-	r := &Result{Ranking: rankingOf(&hydrator.Sections{BTSummary: bt, GradeProjections: gp}), Reliability: rel}
-	if !status.Projected {
-		r.ProjectionNote = status.SkippedReason
+	r := &Result{Ranking: rankingOf(sec), Reliability: sec.Reliability}
+	if !sec.GradeProjectionStatus.Projected {
+		r.ProjectionNote = sec.GradeProjectionStatus.SkippedReason
 	}
-	if sr != nil {
+	if sr := sec.ServiceResults; sr != nil {
 		r.ServiceGrades = map[string]string{}
 		for _, row := range sr.Rows {
 			if row.LetterGrade != "" {

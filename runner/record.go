@@ -165,15 +165,26 @@ func OpenRunDir(dir string) (*RunDir, error) {
 	if err := rundir.ReadJSON(dir, rundir.Offsets, &rd.Offsets); err != nil && !os.IsNotExist(err) {
 		return nil, fmt.Errorf("%s: %v", dir, err)
 	}
+	a, err := readAnchorMap(dir)
+	if err != nil {
+		return nil, err
+	}
+	rd.Anchors = a
+	return rd, nil
+}
+
+// readAnchorMap reads the CJ service's anchors recorded in dir (nil when
+// execute has not recorded them, or the run predates them).
+func readAnchorMap(dir string) (*inputs.AnchorMap, error) {
 	var m inputs.AnchorMap
 	switch err := rundir.ReadJSON(dir, rundir.CJAnchors, &m); {
-	case err == nil:
-		if err := m.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %v", dir, err)
-		}
-		rd.Anchors = &m
-	case !os.IsNotExist(err):
+	case os.IsNotExist(err):
+		return nil, nil
+	case err != nil:
 		return nil, fmt.Errorf("%s: cannot read %s: %v", dir, rundir.CJAnchors, err)
 	}
-	return rd, nil
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %v", dir, err)
+	}
+	return &m, nil
 }

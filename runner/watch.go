@@ -58,10 +58,10 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	if settle <= 0 {
 		settle = 30 * time.Second
 	}
-	rep := w.Reporter
-	if rep == nil {
-		rep = Reporters{}
+	if w.Reporter == nil {
+		w.Reporter = Reporters{}
 	}
+	rep := w.Reporter
 	st, err := w.open(ctx, poll)
 	if err != nil {
 		return Summary{}, err
@@ -70,7 +70,7 @@ func (w *Watch) Run(ctx context.Context) (Summary, error) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
-		if err := w.step(st, rep); err != nil {
+		if err := w.step(st); err != nil {
 			return Summary{}, err
 		}
 		rec := &st.rd.Record
@@ -109,9 +109,6 @@ func (w *Watch) open(ctx context.Context, poll time.Duration) (*watchState, erro
 			return nil, fmt.Errorf("%s: runner mode %q; watch follows execute runs", w.Dir, rd.Record.RunnerMode)
 		case err == nil && (len(rd.Record.Captures) > 0 || rd.Record.NoKafka):
 			st := &watchState{rd: rd, rep: w.Reporter, captures: len(rd.Record.Captures)}
-			if st.rep == nil {
-				st.rep = Reporters{}
-			}
 			st.newFold()
 			return st, nil
 		case err != nil:
@@ -141,16 +138,17 @@ func (st *watchState) newFold() {
 
 // step reads run.json and the new journal records, folds them and reports
 // them and the progress.
-func (w *Watch) step(st *watchState, rep Reporter) error {
+func (w *Watch) step(st *watchState) error {
+	rep := st.rep
 	var rec RunRecord
 	if err := rundir.ReadJSON(w.Dir, rundir.RunRecord, &rec); err == nil {
 		st.rd.Record = rec
 	}
 	if st.rd.Anchors == nil {
 		// Read once execute has fetched them; the fold needs them to map
-		// the service's anchor ids.
-		if rd, err := OpenRunDir(w.Dir); err == nil && rd.Anchors != nil {
-			st.rd.Anchors = rd.Anchors
+		// the service's anchor ids, so it starts over with them.
+		if a, err := readAnchorMap(w.Dir); err == nil && a != nil {
+			st.rd.Anchors = a
 			st.newFold()
 			rep.Report(CaptureStartedEvent{Capture: len(st.rd.Record.Captures)})
 		}
