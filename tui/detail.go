@@ -51,6 +51,20 @@ func (d *detailView) lines(s Styles, width, height int) []string {
 	return body[from:to]
 }
 
+// key handles a key on the page and returns the page to show next: the
+// selected link's page (open), the page before (back; nil: the screen
+// itself), or this one, scrolled.
+func (d *detailView) key(open, back key.Binding, nav navKeys, msg tea.KeyPressMsg) *detailView {
+	switch {
+	case key.Matches(msg, open) && open.Enabled():
+		return d.follow()
+	case key.Matches(msg, back):
+		return d.parent
+	}
+	d.update(nav, msg)
+	return d
+}
+
 // follow opens the selected link's page, which goes back to this one.
 func (d *detailView) follow() *detailView {
 	if d.sel < 0 || d.sel >= len(d.records) {

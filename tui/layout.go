@@ -81,15 +81,6 @@ func wrap(text string, width int, prefix string) []string {
 	return out
 }
 
-// shorten keeps the end of a long path, which names the run.
-func shorten(p string, width int) string {
-	if lipgloss.Width(p) <= width || width < 8 {
-		return p
-	}
-	r := []rune(p)
-	return "…" + string(r[len(r)-(width-1):])
-}
-
 // flow packs items into lines of at most width cells, separated by sep,
 // moving a whole item to the next line rather than cutting it; an item
 // wider than the line is wrapped on its own.

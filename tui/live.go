@@ -148,9 +148,7 @@ func (l *liveScreen) restart() {
 	l.snap = nil
 	l.confirmStop, l.stopping, l.faultHold = false, false, false
 	l.finished, l.detail = nil, nil
-	l.log.entries, l.log.dropped = nil, 0
-	l.log.refilter()
-	l.rank.setRows(nil)
+	l.rank.setRows(nil) // the log starts over with the capture (captureStartedMsg)
 }
 
 // Update takes the run's phases, progress and records, the clock and the
@@ -171,6 +169,9 @@ func (l liveScreen) update(msg tea.Msg) (liveScreen, tea.Cmd, intent) {
 		l.now = p.Now
 		l.rank.setRows(p.Ranking)
 		l.widenAxis(p.Ranking)
+	case captureStartedMsg:
+		l.log.entries, l.log.dropped = nil, 0
+		l.log.refilter()
 	case recordsMsg:
 		l.log.dropped += msg.Skipped
 		l.log.add(msg.Records)
@@ -199,20 +200,16 @@ func (l liveScreen) key(msg tea.KeyPressMsg) (liveScreen, tea.Cmd, intent) {
 			f = &l.log.filter
 		}
 		if f.update(msg) {
-			l.rank.refilter()
-			l.log.refilter()
+			if l.focus == paneLog {
+				l.log.refilter()
+			} else {
+				l.rank.refilter()
+			}
 		}
 		return l, nil, intent{}
 	}
 	if l.detail != nil {
-		switch {
-		case key.Matches(msg, k.Detail) && k.Detail.Enabled():
-			l.detail = l.detail.follow()
-		case key.Matches(msg, k.Close):
-			l.detail = l.detail.parent // nil: back to the screen
-		default:
-			l.detail.update(k.nav, msg)
-		}
+		l.detail = l.detail.key(k.Detail, k.Close, k.nav, msg)
 		return l, nil, intent{}
 	}
 	switch {
@@ -302,13 +299,11 @@ func (l *liveScreen) widenAxis(rk []runner.Ranked) {
 
 // layout is how the view's rows are shared out at the current size.
 type liveLayout struct {
-	panels    []string // the events/problems/cost block, rendered
-	strip     bool     // room for the θ strip
-	paneRows  int      // rows of the lower pane, its title excluded
-	bottom    []string // status, prompt and help lines
-	wide      bool     // panels side by side
-	topLines  []string
-	paneWidth int
+	panels   []string // the events/problems/cost block, rendered
+	strip    bool     // room for the θ strip
+	paneRows int      // rows of the lower pane, its title excluded
+	bottom   []string // status, prompt and help lines
+	topLines []string
 }
 
 // sync sizes the lists to the rows they get, so that keys page by what is
@@ -328,9 +323,7 @@ func (l *liveScreen) sync() {
 }
 
 func (l liveScreen) layout() liveLayout {
-	lay := liveLayout{wide: l.width >= 80, paneWidth: l.width - 2}
-	lay.topLines = l.topLines()
-	lay.panels = l.panelLines(lay.wide)
+	lay := liveLayout{topLines: l.topLines(), panels: l.panelLines(l.width >= 80)}
 	lay.bottom = l.bottomLines()
 	fixed := len(lay.topLines) + len(lay.panels) + len(lay.bottom) + 1 // + the pane's title
 	rest := l.height - fixed
@@ -477,7 +470,7 @@ func (l liveScreen) topLines() []string {
 		mode = "watch"
 	}
 	left := s.Title.Render(" eng5np") + "  " + mode + "  " + s.Value.Render(snap.BatchLabel) + "  " + s.Subtle.Render(uuid)
-	elapsed := now.Sub(snap.Started) + snap.PriorElapsed
+	elapsed := snap.ElapsedAt(now)
 	clocks := []string{"elapsed " + clockOf(elapsed)}
 	if !l.frozen() {
 		clocks = append(clocks, l.healthStyle(now).Render("deadline in "+clockOf(snap.Deadline.Sub(now))))

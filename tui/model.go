@@ -59,6 +59,9 @@ type (
 	phaseMsg struct{ runner.PhaseEvent }
 	// captureProgressMsg is a (possibly coalesced) progress report.
 	captureProgressMsg struct{ Progress runner.Progress }
+	// captureStartedMsg says a capture (re)folds the journal from its
+	// start: the log starts over.
+	captureStartedMsg struct{}
 	// recordsMsg carries the records folded since the last one, for the
 	// log.
 	recordsMsg struct {
@@ -223,14 +226,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var in intent
 		m.live, cmd, in = m.live.Update(msg)
 		return m.apply(in, cmd)
-	case recordsMsg:
+	case recordsMsg, captureStartedMsg:
 		m.live, _, _ = m.live.Update(msg)
-		m.sum.log = m.live.log.entries
 		return m, nil
 	case runFinishedMsg:
 		sum := msg.Summary
 		m.sum.setSummary(&sum)
-		m.sum.log = m.live.log.entries
 		m.exitCode = sum.ExitCode
 		m.live.confirmStop, m.live.stopping = false, false
 		m.live.finished, m.live.exitCode = &sum, sum.ExitCode
@@ -260,6 +261,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case screenLive:
 			m.live, cmd, in = m.live.Update(msg)
 		case screenSummary:
+			m.sum.log = m.live.log.entries // for essay pages
 			m.sum, cmd, in = m.sum.Update(msg)
 		}
 		return m.apply(in, cmd)

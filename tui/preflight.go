@@ -72,6 +72,9 @@ func (p preflightScreen) currentKeys() preflightKeys {
 	}
 	k.nav.setEnabled(true)
 	k.nav.Up.SetHelp("↑/↓", "select a check")
+	if p.detail != nil {
+		detailKeys(&k.Detail, &k.Back, p.detail)
+	}
 	return k
 }
 
@@ -125,11 +128,7 @@ func (p preflightScreen) Update(msg tea.Msg) (preflightScreen, tea.Cmd, intent) 
 		case key.Matches(msg, k.Cancel):
 			return p, nil, intent{kind: intentQuit, code: runner.ExitInterrupted}
 		case p.detail != nil:
-			if key.Matches(msg, k.Back) || key.Matches(msg, k.Detail) {
-				p.detail = nil
-			} else {
-				p.detail.update(k.nav, msg)
-			}
+			p.detail = p.detail.key(k.Detail, k.Back, k.nav, msg)
 		case key.Matches(msg, k.Quit) && k.Quit.Enabled():
 			code := runner.ExitOK
 			if done, blocked := p.done(); done && blocked {

@@ -109,6 +109,13 @@ func (b *bridge) Report(ev runner.Event) {
 		b.sendMu.Lock()
 		b.send(phaseMsg{e})
 		b.sendMu.Unlock()
+	case runner.CaptureStartedEvent:
+		// The capture refolds the journal and reports every record again:
+		// what came before goes out first, then the log starts over.
+		b.flush()
+		b.sendMu.Lock()
+		b.send(captureStartedMsg{})
+		b.sendMu.Unlock()
 	case runner.FinishedEvent:
 		b.flush()
 		b.sendMu.Lock()

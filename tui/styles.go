@@ -29,7 +29,6 @@ type Styles struct {
 	PanelHead lipgloss.Style
 	Anchor    lipgloss.Style
 	Student   lipgloss.Style
-	Confirm   lipgloss.Style
 
 	BarFull  color.Color
 	BarEmpty color.Color
@@ -60,7 +59,6 @@ func DefaultStyles() Styles {
 		PanelHead: lipgloss.NewStyle().Bold(true),
 		Anchor:    lipgloss.NewStyle().Foreground(accent).Bold(true),
 		Student:   lipgloss.NewStyle().Foreground(lipgloss.Color("#5EB1EF")),
-		Confirm:   lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(yellow).Padding(0, 2),
 		BarFull:   accent,
 		BarEmpty:  lipgloss.Color("#3A3A3A"),
 	}

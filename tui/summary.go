@@ -112,14 +112,7 @@ func (m summaryScreen) update(msg tea.Msg) (summaryScreen, tea.Cmd, intent) {
 		return m, nil, intent{}
 	}
 	if m.detail != nil {
-		switch {
-		case key.Matches(km, k.Detail) && k.Detail.Enabled():
-			m.detail = m.detail.follow()
-		case key.Matches(km, k.Close):
-			m.detail = m.detail.parent // nil: back to the screen
-		default:
-			m.detail.update(k.nav, km)
-		}
+		m.detail = m.detail.key(k.Detail, k.Close, k.nav, km)
 		return m, nil, intent{}
 	}
 	switch {

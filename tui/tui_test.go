@@ -146,7 +146,7 @@ func summaryModel(w, h int, s runner.Summary) Model {
 	m := preflightModel(w, h, passAll())
 	m.screen = screenSummary
 	m.sum.setSummary(&s)
-	m.sum.log = records(40)
+	m.live.log.add(records(40)) // the summary reads the live view's log
 	m.exitCode = s.ExitCode
 	return m
 }

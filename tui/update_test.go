@@ -426,3 +426,29 @@ func TestBridgeKeepsProblemsAndTheLatestComparisons(t *testing.T) {
 		t.Errorf("the log holds %d entries", len(l.entries))
 	}
 }
+
+// A capture that starts over (a resume, or a watcher refolding) reports
+// every record again: the log starts over with it instead of listing each
+// record twice.
+func TestLogStartsOverWithACapture(t *testing.T) {
+	got := make(chan tea.Msg, 100)
+	br := newBridge()
+	br.start(func(m tea.Msg) { got <- m })
+	for _, e := range records(30) {
+		br.Report(e)
+	}
+	br.Report(runner.CaptureStartedEvent{Capture: 2})
+	for _, e := range records(30) {
+		br.Report(e)
+	}
+	br.Report(runner.FinishedEvent{Summary: completedSummary()})
+	br.close()
+	close(got)
+	m := liveModel(80, 24, snapshot(30))
+	for msg := range got {
+		m, _ = updateModel(m, msg)
+	}
+	if n := len(m.live.log.entries); n != len(records(30)) {
+		t.Errorf("the log holds %d entries after a refold of %d records", n, len(records(30)))
+	}
+}
