@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,31 +21,7 @@ func TestWatchFollowsAnotherProcess(t *testing.T) {
 	t.Parallel()
 	sp := startStackProcess(t, "--seed", "4", "--mock-latency", "1200ms")
 	out := t.TempDir()
-	exe := exec.Command(binary(t), append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out,
-		"--llm-provider", "mock", "--llm-model", "mock-judge-small"}, sp.addresses()...)...)
-	exe.Dir = testkit.Root(t)
-	exe.Env = append(testkit.CleanEnv(), sp.env()...)
-	exeOut, _ := exe.StdoutPipe()
-	if err := exe.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = exe.Process.Kill(); _ = exe.Wait() })
-	// Wait for the run directory and its first capture.
-	sc := bufio.NewScanner(exeOut)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "capturing") {
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	entries, _ := os.ReadDir(out)
-	if len(entries) != 1 {
-		t.Fatalf("run directories: %v", entries)
-	}
-	dir := filepath.Join(out, entries[0].Name())
+	exe, dir := startCapturing(t, out, sp.env(), append([]string{"--llm-provider", "mock", "--llm-model", "mock-judge-small"}, sp.addresses()...)...)
 
 	tm := startTerminal(t, 100, 30, nil, "watch", dir)
 	// The live view first, read-only: no stop key.
@@ -112,25 +87,7 @@ func TestWatchRefusesANonRun(t *testing.T) {
 func TestWatchNoticesAKilledCapture(t *testing.T) {
 	t.Parallel()
 	out := t.TempDir()
-	exe := exec.Command(binary(t), "execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out, "--mock-latency", "2s")
-	exe.Dir = testkit.Root(t)
-	exe.Env = testkit.CleanEnv()
-	exeOut, _ := exe.StdoutPipe()
-	if err := exe.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = exe.Process.Kill() })
-	sc := bufio.NewScanner(exeOut)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "capturing") {
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	dir := testkit.OnlyRunDir(t, out)
+	exe, dir := startCapturing(t, out, nil, "--mock-latency", "2s")
 	w := exec.Command(binary(t), "watch", "--no-tui", "--poll", "100ms", dir)
 	w.Env = testkit.CleanEnv()
 	var wout strings.Builder
@@ -156,4 +113,30 @@ func TestWatchNoticesAKilledCapture(t *testing.T) {
 		_ = w.Process.Kill()
 		t.Fatalf("the watcher kept waiting after the capture was killed:\n%s", wout.String())
 	}
+}
+
+// startCapturing starts `eng5np execute --no-tui` on the sample batch into
+// out, with env and args added, and returns once it is capturing, with its
+// run directory. The process is killed when the test ends.
+func startCapturing(t *testing.T, out string, env []string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	exe := exec.Command(binary(t), append([]string{"execute", "--no-tui", "--inputs", testkit.Sample(t), "--output-dir", out}, args...)...)
+	exe.Dir = testkit.Root(t)
+	exe.Env = append(testkit.CleanEnv(), env...)
+	exeOut, _ := exe.StdoutPipe()
+	if err := exe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exe.Process.Kill() })
+	sc := bufio.NewScanner(exeOut)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "capturing") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	return exe, testkit.OnlyRunDir(t, out)
 }
